@@ -1,0 +1,1 @@
+"""Data-source adapters: headless producers of events. Nothing here imports textual."""

@@ -1,0 +1,188 @@
+"""The event stream's vocabulary: small, frozen, typed, timestamped, serialisable records.
+
+Every fact the console shows is one of these. Live adapters produce them, the hub fans them
+out, a recorder writes them as JSON lines, and the replay source reads them back, so a pane
+cannot tell live data from a recording.
+
+Events are msgspec Structs tagged by ``kind``: encoding and decoding a whole stream is fast and
+validating, so a hostile or damaged recording gives a clear error instead of a wrong screen.
+A figure that this kernel or this platform does not provide is ``None`` (shown as n/a), never
+zero.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal
+
+import msgspec
+
+#: Bumped when an event's fields change incompatibly; readers accept this and older versions.
+STREAM_FORMAT_VERSION = 1
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
+    """Base of every event: when, on which host, from which source."""
+
+    ts: float
+    """Wall-clock time the fact was observed, seconds since the epoch (UTC)."""
+    host: str
+    """Host name the fact is about."""
+    source: str
+    """Id of the source that produced it, such as ``host`` or ``replay:/path``."""
+
+
+# --- host metrics -------------------------------------------------------------------------
+
+
+class DiskUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """Usage of one mounted filesystem."""
+
+    mount: str
+    device: str
+    fstype: str
+    total: int
+    used: int
+    free: int
+    percent: float
+
+
+class NetRate(msgspec.Struct, frozen=True, kw_only=True):
+    """Traffic of one network interface since the previous sample, per second."""
+
+    name: str
+    rx_bps: float
+    tx_bps: float
+    errors: int = 0
+    drops: int = 0
+
+
+class CgroupLimits(msgspec.Struct, frozen=True, kw_only=True):
+    """The cgroup the console runs in, when it limits CPU or memory (v1 or v2)."""
+
+    version: Literal[1, 2]
+    path: str
+    cpu_limit_cores: float | None = None
+    """CPU quota as a number of cores (quota / period); None when unlimited."""
+    cpu_usage_cores: float | None = None
+    """CPU used by the cgroup since the previous sample, in cores."""
+    throttled_periods: int | None = None
+    """Periods throttled since the previous sample."""
+    throttled_seconds: float | None = None
+    """Time throttled since the previous sample, seconds."""
+    memory_limit: int | None = None
+    """Memory limit in bytes; None when unlimited."""
+    memory_usage: int | None = None
+    """Memory charged to the cgroup, bytes."""
+
+
+class HostSample(Event, frozen=True, kw_only=True, tag="host.sample"):
+    """One sample of the host's vital figures."""
+
+    boot_time: float | None = None
+    cpu_count: int | None = None
+    cpu_percent: float | None = None
+    """Total CPU busy percent across all cores since the previous sample."""
+    per_core: tuple[float, ...] = ()
+    load: tuple[float, float, float] | None = None
+    mem_total: int | None = None
+    mem_used: int | None = None
+    mem_available: int | None = None
+    mem_percent: float | None = None
+    swap_total: int | None = None
+    swap_used: int | None = None
+    swap_percent: float | None = None
+    disks: tuple[DiskUsage, ...] = ()
+    disk_read_bps: float | None = None
+    disk_write_bps: float | None = None
+    net_rx_bps: float | None = None
+    net_tx_bps: float | None = None
+    interfaces: tuple[NetRate, ...] = ()
+    cgroup: CgroupLimits | None = None
+
+
+class ProcessRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One process as the process table shows it."""
+
+    pid: int
+    ppid: int | None = None
+    user: str
+    name: str
+    command: str
+    state: str
+    cpu_percent: float
+    """Percent of one core, as top shows it (can exceed 100 on several cores)."""
+    rss: int
+    mem_percent: float | None = None
+    threads: int | None = None
+    started: float | None = None
+
+
+class ProcessTable(Event, frozen=True, kw_only=True, tag="host.processes"):
+    """The busiest processes on the host, and counts over all of them."""
+
+    rows: tuple[ProcessRow, ...]
+    total: int
+    running: int = 0
+    vanished: int = 0
+    """Processes that exited during the scan."""
+    denied: int = 0
+    """Processes whose details were not readable (shown with the fields that were)."""
+
+
+# --- the hub's own facts ----------------------------------------------------------------
+
+
+class SourceState(enum.StrEnum):
+    """Where a source is in its life, as the hub sees it."""
+
+    STARTING = "starting"
+    LIVE = "live"
+    DEGRADED = "degraded"
+    UNAVAILABLE = "unavailable"
+    ENDED = "ended"
+
+
+class SourceHealth(Event, frozen=True, kw_only=True, tag="source.health"):
+    """A source telling the hub it works only in part (``reason``) or fully again (None)."""
+
+    degraded: str | None = None
+
+
+class SourceStatus(Event, frozen=True, kw_only=True, tag="source.status"):
+    """The hub's view of one source, emitted whenever it changes."""
+
+    state: SourceState
+    reason: str | None = None
+    retry_at: float | None = None
+    """Wall-clock time of the next attempt, when unavailable."""
+    attempts: int = 0
+    """Consecutive failed attempts to open."""
+    dropped: int = 0
+    """Events this source produced that a full queue dropped."""
+    live: bool = True
+    """False for sources that replay a recording."""
+
+
+# Every concrete event kind; extend as sources are added. The decoder accepts exactly these.
+AnyEvent = HostSample | ProcessTable | SourceHealth | SourceStatus
+
+_encoder = msgspec.json.Encoder()
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
+class EventDecodeError(ValueError):
+    """A line of a recorded stream is not a valid event."""
+
+
+def encode(event: Event) -> bytes:
+    """One event as a compact JSON object (no trailing newline)."""
+    return _encoder.encode(event)
+
+
+def decode(line: bytes | str) -> AnyEvent:
+    """Parse one JSON line into its event; raise EventDecodeError with the reason."""
+    try:
+        return _decoder.decode(line)
+    except msgspec.DecodeError as exc:  # ValidationError is a subclass
+        raise EventDecodeError(str(exc)) from None
