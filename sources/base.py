@@ -36,7 +36,7 @@ class Source(Protocol):
     """
 
     id: str
-    """Stable id shown in the UI and recorded in events, e.g. ``host`` or ``replay:/tmp/x.jsonl``."""
+    """Stable id shown in the UI and recorded in events, e.g. ``host``, ``replay:/tmp/x.jsonl``."""
     live: bool
     """False for sources that replay a recording; the header shows a replay badge."""
 

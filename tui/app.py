@@ -1,0 +1,251 @@
+"""The console application: the shell that holds the panes and feeds them from the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from opsconsole.config import Config
+from opsconsole.help import HelpScreen, binding_groups
+from opsconsole.hub import Hub
+from opsconsole.sources.base import Source
+from opsconsole.sources.events import Event
+from opsconsole.themes.builtin import BUILTIN_THEMES
+from opsconsole.themes.loader import load_user_themes
+from opsconsole.widgets.header import ConsoleHeader
+from opsconsole.widgets.host_detail import HostDetail
+from opsconsole.widgets.host_overview import HostOverview
+from opsconsole.widgets.pane import EventPane
+from opsconsole.widgets.process_table import ProcessTablePane
+from opsconsole.widgets.sources_pane import SourcesPane
+
+MIN_WIDTH, MIN_HEIGHT = 60, 16
+"""Below this the panes cannot be drawn legibly; the console says so instead."""
+
+BATCH_INTERVAL = 0.1
+"""Seconds the pump waits after a batch so bursts reach the panes as one update."""
+
+# (tab id, title, key) of the views; the number keys switch between them.
+VIEWS = (
+    ("dashboard", "Dashboard", "1"),
+    ("processes", "Processes", "2"),
+    ("host", "Host", "3"),
+    ("sources", "Sources", "4"),
+)
+
+
+class OpsConsoleApp(App[int]):
+    """The opsconsole shell: a header, views in tabs, a footer of keys.
+
+    Panes never call a source: the hub runs the sources, and one pump hands each batch of
+    events to every mounted EventPane.
+    """
+
+    TITLE = "opsconsole"
+    # Keys are global unless a focused widget (a filter input) takes them first.
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("f", "toggle_freeze", "Freeze", id="app.freeze"),
+        Binding("t", "cycle_theme", "Theme", show=False, id="app.theme"),
+        Binding("colon", "command_palette", "Commands", show=False, id="app.commands"),
+        *(
+            Binding(key, f"show_view('{view}')", title, id=f"app.view.{view}")
+            for view, title, key in VIEWS
+        ),
+    ]
+
+    CSS = """
+    Screen { background: $background; }
+    #too-small {
+        display: none;
+        width: 1fr;
+        height: 1fr;
+        content-align: center middle;
+        text-style: bold;
+        color: $warning;
+    }
+    Screen.-too-small #too-small { display: block; }
+    Screen.-too-small #main { display: none; }
+    #main { height: 1fr; }
+    #dashboard-host { height: auto; max-height: 60%; }
+    #dashboard-processes { height: 1fr; }
+    TabbedContent { height: 1fr; }
+    TabPane { padding: 0; }
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        sources: Sequence[Source],
+        *,
+        hostname: str | None = None,
+        theme_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.hostname = hostname or socket.gethostname()
+        self.hub = Hub(sources, host=self.hostname)
+        self._theme_dir = theme_dir
+        self._pump_task: asyncio.Task[None] | None = None
+        self.frozen = False
+        for theme in BUILTIN_THEMES:
+            self.register_theme(theme)
+        self._theme_errors: list[str] = []
+        if theme_dir is not None:
+            themes, self._theme_errors = load_user_themes(theme_dir)
+            for theme in themes:
+                self.register_theme(theme)
+        self._set_theme(config.theme)
+
+    # -- layout -----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        history = max(1, round(self.config.history_minutes * 60 / self.config.refresh))
+        thresholds = self.config.thresholds
+        yield ConsoleHeader(
+            self.hostname, live=self.hub.live, read_only=self.config.read_only, id="header"
+        )
+        yield Static(id="too-small", markup=False)
+        with Vertical(id="main"), TabbedContent(initial="dashboard", id="views"):
+            with TabPane("1 Dashboard", id="dashboard"):
+                yield HostOverview(thresholds=thresholds, history=history, id="dashboard-host")
+                yield ProcessTablePane(id="dashboard-processes")
+            with TabPane("2 Processes", id="processes"):
+                yield ProcessTablePane(id="processes-table")
+            with TabPane("3 Host", id="host"):
+                yield HostDetail(thresholds=thresholds, history=history, id="host-detail")
+            with TabPane("4 Sources", id="sources"):
+                yield SourcesPane(id="sources-table")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        for message in self._theme_errors:
+            self.notify(message, title="Theme not loaded", severity="warning", timeout=10)
+        self._check_size(self.size.width, self.size.height)
+        self._subscription = self.hub.subscribe()
+        await self.hub.start()
+        self._pump_task = asyncio.create_task(self._pump(), name="opsconsole:pump")
+
+    async def on_unmount(self) -> None:
+        await self.hub.stop()
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+
+    # -- the pump from hub to panes -----------------------------------------------------
+
+    async def _pump(self) -> None:
+        while True:
+            batch = await self._subscription.batch()
+            if not batch:
+                return  # the hub stopped
+            self.deliver(batch)
+            await asyncio.sleep(BATCH_INTERVAL)
+
+    def deliver(self, batch: Sequence[Event]) -> None:
+        """Hand one batch of events to every pane on the main screen."""
+        for pane in self.screen_stack[0].query(EventPane):
+            pane.consume(batch)
+
+    # -- size ---------------------------------------------------------------------------
+
+    def on_resize(self, event: Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int, height: int) -> None:
+        too_small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.screen.set_class(too_small, "-too-small")
+        if too_small:
+            self.query_one("#too-small", Static).update(
+                f"Terminal too small: {width}x{height}\nopsconsole needs {MIN_WIDTH}x{MIN_HEIGHT}"
+            )
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_show_view(self, view: str) -> None:
+        """Switch to one of the views."""
+        self.query_one("#views", TabbedContent).active = view
+
+    def action_help(self) -> None:
+        """Show every key, grouped by where it works."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(list(binding_groups(self, self.screen))))
+
+    def action_toggle_freeze(self) -> None:
+        """Freeze the display; collection and history go on underneath."""
+        self.frozen = not self.frozen
+        for pane in self.query(EventPane):
+            if isinstance(pane, ConsoleHeader):
+                pane.display_frozen = self.frozen
+            else:
+                pane.frozen = self.frozen
+        self.notify("Display frozen: press f to resume" if self.frozen else "Display live")
+
+    def action_cycle_theme(self) -> None:
+        """Switch to the next registered theme of ours."""
+        names = [theme.name for theme in BUILTIN_THEMES] + sorted(
+            name for name in self.available_themes if name not in BUILTIN_NAMES
+        )
+        ours = [name for name in names if name in self.available_themes]
+        index = ours.index(self.theme) + 1 if self.theme in ours else 0
+        self.theme = ours[index % len(ours)]
+        self.notify(f"Theme: {self.theme}")
+
+    def _set_theme(self, name: str) -> None:
+        if name in self.available_themes:
+            self.theme = name
+        else:
+            self._theme_errors.append(f"Unknown theme {name!r}; using {BUILTIN_THEMES[0].name}.")
+            self.theme = BUILTIN_THEMES[0].name
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for view, title, key in VIEWS:
+            yield SystemCommand(
+                f"View: {title}", f"Switch to the {title} view ({key})", self._view_command(view)
+            )
+        yield SystemCommand("Help: keys", "List every key (?)", self.action_help)
+        yield SystemCommand(
+            "Freeze display",
+            "Hold the screen still while collection goes on (f)",
+            self.action_toggle_freeze,
+        )
+        yield SystemCommand("Next theme", "Cycle through the themes (t)", self.action_cycle_theme)
+
+    def _view_command(self, view: str) -> Callable[[], None]:
+        return lambda: self.action_show_view(view)
+
+
+BUILTIN_NAMES = frozenset(theme.name for theme in BUILTIN_THEMES)
+
+
+def run_console(config: Config, *, replay: Path | None = None, speed: float = 1.0) -> int:
+    """Run the full-screen console on this host (or replaying ``replay``); the exit status."""
+    from opsconsole.paths import themes_dir
+
+    sources: list[Source]
+    if replay is not None:
+        from opsconsole.sources.replay import ReplaySource
+
+        sources = [ReplaySource(replay, speed=speed)]
+        hostname: str | None = "replay"  # until the recording names its host
+    else:
+        from opsconsole.sources.host import HostSource
+
+        sources = [HostSource(interval=config.refresh, process_rows=config.process_rows)]
+        hostname = None
+    app = OpsConsoleApp(config, sources, hostname=hostname, theme_dir=themes_dir())
+    app.run()
+    return app.return_code or 0
