@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import msgspec
+
 from opsconsole.sources.base import Source, SourceUnavailable
 from opsconsole.sources.events import Event, SourceHealth, SourceState, SourceStatus
 
