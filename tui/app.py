@@ -158,6 +158,11 @@ class OpsConsoleApp(App[int]):
         for pane in self.screen_stack[0].query(EventPane):
             pane.consume(batch)
 
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # Panes of a hidden view skip redraws; bring the newly shown ones up to date.
+        for pane in event.pane.query(EventPane):
+            pane.show_if_due()
+
     # -- size ---------------------------------------------------------------------------
 
     def on_resize(self, event: Resize) -> None:

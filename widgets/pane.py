@@ -15,17 +15,34 @@ class EventPane(Widget):
 
     The app hands every batch of events to every mounted EventPane through ``consume``. The
     pane always updates its model (``collect``), so history keeps growing while the display is
-    frozen, and redraws (``show``) only when not frozen. Subclasses implement both; ``show``
-    must update widgets in place, never rebuild them, because it runs once per refresh.
+    frozen or the pane sits in a hidden view, and redraws (``show``) only when it is visible and
+    not frozen: a hidden view costs no rendering work. Subclasses implement both; ``show`` must
+    update widgets in place, never rebuild them, because it runs once per refresh.
     """
 
     frozen: reactive[bool] = reactive(False)
     """True while the display is frozen: collection goes on, the screen holds still."""
 
+    _stale = False
+
     def consume(self, events: Sequence[Event]) -> None:
         """Take a batch of events from the hub, in time order."""
-        if self.collect(events) and not self.frozen:
+        if self.collect(events):
+            self._stale = True
+            self.show_if_due()
+
+    def show_if_due(self) -> None:
+        """Redraw when the model changed since the last redraw and the pane can be seen."""
+        if self._stale and not self.frozen and self.is_displayed:
+            self._stale = False
             self.show()
+
+    @property
+    def is_displayed(self) -> bool:
+        """True when this pane and every container above it is displayed (not a hidden tab)."""
+        return self.is_mounted and all(
+            node.display for node in self.ancestors_with_self if isinstance(node, Widget)
+        )
 
     def collect(self, events: Sequence[Event]) -> bool:
         """Update the model; return True when something this pane shows changed."""
@@ -35,6 +52,5 @@ class EventPane(Widget):
         """Bring the display up to date with the model."""
         raise NotImplementedError
 
-    def watch_frozen(self, frozen: bool) -> None:
-        if not frozen and self.is_mounted:
-            self.show()
+    def watch_frozen(self) -> None:
+        self.show_if_due()

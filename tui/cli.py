@@ -1,0 +1,199 @@
+"""The ``opsconsole`` command.
+
+Startup must stay quick on a sick host, so textual and the app are imported only when the UI
+actually runs: ``--help``, ``--version`` and ``locate`` load nothing heavier than argparse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from opsconsole import __version__, paths
+from opsconsole.config import (
+    Config,
+    ConfigError,
+    config_file,
+    load_config,
+    parse_setting,
+    printable,
+)
+
+EXIT_USAGE = 2
+"""Exit status for a bad option or a bad configuration, as argparse uses."""
+
+MAX_SPEED = 1000.0
+
+_EPILOG = """\
+environment:
+  OPSCONSOLE_CONFIG     configuration file to read instead of the default one
+  OPSCONSOLE_REFRESH, OPSCONSOLE_THEME, OPSCONSOLE_READ_ONLY
+                        override the [general] settings of the file
+  OPSCONSOLE_<SECTION>_<KEY>
+                        override any other setting, e.g. OPSCONSOLE_THRESHOLDS_CPU_WARNING
+  XDG_CONFIG_HOME, XDG_DATA_HOME
+                        where the configuration and the data directories live
+
+Options win over the environment, which wins over the file."""
+
+
+def _setting(key: str) -> Callable[[str], Any]:
+    """An argparse type that validates the option as the setting ``key``."""
+
+    def parse(text: str) -> Any:
+        try:
+            return parse_setting(key, text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _speed(text: str) -> float:
+    try:
+        speed = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a number, got "{printable(text)}"') from None
+    if not 0 <= speed <= MAX_SPEED:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SPEED:g}, got {text}")
+    return speed
+
+
+def _recording(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{printable(text)}: is a directory, not a file")
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{printable(text)}: no such file")
+    return path
+
+
+def _add_console_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """The options that shape the console, on the main parser and again after ``replay``.
+
+    The subcommand's copies default to SUPPRESS so that they do not reset values given before it.
+    """
+    parser.add_argument(
+        "--refresh",
+        metavar="SECONDS",
+        type=_setting("general.refresh"),
+        default=default,
+        help="seconds between host samples (0.1 to 3600; default 1)",
+    )
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        type=_setting("general.theme"),
+        default=default,
+        help="colour theme (default opsconsole-dark)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=default,
+        help="refuse every action that would change the host",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        type=Path,
+        default=default,
+        help="configuration file (default: see 'opsconsole locate config')",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line parser (also used by tests and the README's usage)."""
+    parser = argparse.ArgumentParser(
+        prog="opsconsole",
+        usage="%(prog)s [-h] [--version] [--refresh SECONDS] [--theme NAME] [--read-only]\n"
+        "                  [--config PATH] [COMMAND ...]",
+        description="A keyboard-first terminal console for production support.\n"
+        "Without a command it runs the live console on this host.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_console_options(parser, None)
+    # prog given: the default derives it from the custom usage above.
+    commands = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", prog="opsconsole"
+    )
+    replay = commands.add_parser(
+        "replay", help="replay a recorded event stream", description="Replay a recording."
+    )
+    replay.add_argument("file", metavar="FILE", type=_recording, help="JSON-lines event stream")
+    replay.add_argument(
+        "--speed",
+        metavar="X",
+        type=_speed,
+        default=1.0,
+        help="1 plays at the recorded pace, 2 twice as fast, 0 as fast as possible (default 1)",
+    )
+    _add_console_options(replay, argparse.SUPPRESS)
+    locate = commands.add_parser(
+        "locate",
+        help="print where the config file, data or themes directory is",
+        description="Print the path of each named location, one per line. Creates nothing.",
+    )
+    locate.add_argument(
+        "names",
+        metavar="WHAT",
+        nargs="+",
+        choices=("config", "data", "themes"),
+        help="config (the configuration file), data or themes (directories)",
+    )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
+    """The Config for parsed ``args``: options over ``env`` over the file; ConfigError if bad."""
+    overrides: dict[str, Any] = {}
+    if args.refresh is not None:
+        overrides["general.refresh"] = args.refresh
+    if args.theme is not None:
+        overrides["general.theme"] = args.theme
+    if args.read_only:
+        overrides["general.read_only"] = True
+    return load_config(args.config, env, overrides)
+
+
+def locate(names: Sequence[str], config: Path | None, env: Mapping[str, str]) -> list[Path]:
+    """The paths ``opsconsole locate NAMES`` prints."""
+    where: dict[str, Callable[[], Path]] = {
+        "config": lambda: config_file(config, env),
+        "data": lambda: paths.data_dir(env),
+        "themes": lambda: paths.themes_dir(env),
+    }
+    return [where[name]() for name in names]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, --version and usage errors: argparse has spoken
+        return exit_.code if isinstance(exit_.code, int) else 0
+    env = os.environ
+    if args.command == "locate":
+        # Bytes, so a path that is not valid in the locale's encoding prints exactly as it is.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(
+            b"".join(os.fsencode(path) + b"\n" for path in locate(args.names, args.config, env))
+        )
+        sys.stdout.flush()
+        return 0
+    try:
+        config = config_from_args(args, env)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    from opsconsole.app import run_console  # textual loads here, only when the UI runs
+
+    if args.command == "replay":
+        return run_console(config, replay=args.file, speed=args.speed)
+    return run_console(config)

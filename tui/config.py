@@ -1,0 +1,528 @@
+"""The console's settings: defaults, a TOML file, environment overrides, and clear errors.
+
+Headless (no textual). Precedence, lowest first: built-in defaults, the file
+(``--config``, else ``$OPSCONSOLE_CONFIG``, else ``<config dir>/config.toml`` when it exists),
+environment variables, command-line options. Loading never writes anything.
+
+Every setting has a dotted key (``general.refresh``, ``thresholds.cpu.warning``) that is both
+its place in the file and, upper-cased with ``_``, its environment variable
+(``OPSCONSOLE_THRESHOLDS_CPU_WARNING``); the three everyday ones are shorter:
+``OPSCONSOLE_REFRESH``, ``OPSCONSOLE_THEME`` and ``OPSCONSOLE_READ_ONLY``. An empty variable
+counts as unset.
+
+A bad value is a ``ConfigError`` whose text is one line naming where the value came from (file
+and line, or variable), the key and the reason, so an engineer on a sick box fixes it at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, Literal, Protocol
+
+from opsconsole import paths
+
+ENV_PREFIX: Final = "OPSCONSOLE_"
+ENV_CONFIG: Final = "OPSCONSOLE_CONFIG"
+"""Names the configuration file to read instead of the default one."""
+
+MAX_CONFIG_BYTES: Final = 1 << 20
+"""A configuration file larger than this is refused rather than read into memory."""
+
+Level = Literal["ok", "warning", "critical"]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Levels at which a figure turns to warning and to critical (inclusive)."""
+
+    warning: float
+    critical: float
+
+    def level(self, value: float | None) -> Level:
+        """The level of ``value``; an unknown figure (None, NaN) is never an alarm."""
+        if value is not None and value >= self.critical:
+            return "critical"
+        if value is not None and value >= self.warning:
+            return "warning"
+        return "ok"
+
+
+DEFAULT_THRESHOLDS: Final[Mapping[str, Threshold]] = MappingProxyType(
+    {
+        # Percent busy, HostSample.cpu_percent (also used per core).
+        "cpu": Threshold(70.0, 90.0),
+        # Percent of RAM used, HostSample.mem_percent.
+        "memory": Threshold(70.0, 90.0),
+        # Percent of swap used: any steady swapping already hurts, so lower than memory.
+        "swap": Threshold(50.0, 80.0),
+        # Percent of a filesystem used, DiskUsage.percent.
+        "disk": Threshold(80.0, 90.0),
+        # One-minute load average per core: 1.0 is a full run queue, 2.0 twice what it can do.
+        "load": Threshold(1.0, 2.0),
+        # Percent of the cgroup's CPU quota and memory limit in use.
+        "cgroup_cpu": Threshold(80.0, 95.0),
+        "cgroup_memory": Threshold(80.0, 95.0),
+    }
+)
+"""Threshold defaults, close to glances's, one per metric the host pane colours."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings the console runs with."""
+
+    refresh: float = 1.0
+    """Seconds between host samples (0.1 to 3600)."""
+    theme: str = "opsconsole-dark"
+    read_only: bool = False
+    """Refuse every action that changes the host (kill, restart, ...)."""
+    history_minutes: int = 15
+    """Minutes of sparkline history kept (10 to 1440)."""
+    process_rows: int = 200
+    """Busiest processes listed (1 to 5000)."""
+    thresholds: Mapping[str, Threshold] = field(default_factory=lambda: DEFAULT_THRESHOLDS)
+    config_path: Path | None = None
+    """The file the settings were read from; None when no file was read."""
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; ``str()`` is one line fit to show the user as is."""
+
+    def __init__(self, where: str, key: str | None, reason: str) -> None:
+        self.where = where
+        """``path:line``, ``path``, ``$VARIABLE`` or ``command line``."""
+        self.key = key
+        self.reason = reason
+        parts = [where, key, reason] if key else [where, reason]
+        super().__init__("config error: " + printable(": ".join(parts)))
+
+
+# --- the settings ------------------------------------------------------------------------
+
+
+class _Invalid(ValueError):
+    """A value that does not fit its setting; the message is the reason."""
+
+
+class _Kind(Protocol):
+    def check(self, value: object) -> Any:
+        """The value from TOML (or already typed), validated; raises _Invalid."""
+
+    def parse(self, text: str) -> Any:
+        """The value from the text of a variable or option, validated; raises _Invalid."""
+
+
+@dataclass(frozen=True)
+class _Number:
+    low: float
+    high: float
+    integer: bool = False
+
+    def _expected(self, value: object) -> _Invalid:
+        return _Invalid(
+            f"expected {'an integer' if self.integer else 'a number'}, got {_show(value)}"
+        )
+
+    def check(self, value: object) -> float | int:
+        # bool is an int to Python but never a number to a person writing TOML.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._expected(value)
+        if self.integer and not isinstance(value, int):
+            raise self._expected(value)
+        if not self.low <= value <= self.high:  # also refuses NaN
+            raise _Invalid(f"must be between {self.low:g} and {self.high:g}, got {_show(value)}")
+        return value if self.integer else float(value)
+
+    def parse(self, text: str) -> float | int:
+        value: float | int
+        try:
+            value = int(text)  # first, so that "0" is shown back as 0, not 0.0
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                raise self._expected(text) from None
+        return self.check(value)
+
+
+_TRUE: Final = ("1", "true", "yes", "on")
+_FALSE: Final = ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class _Bool:
+    def check(self, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise _Invalid(f"expected true or false, got {_show(value)}")
+        return value
+
+    def parse(self, text: str) -> bool:
+        word = text.strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise _Invalid(f"expected one of {', '.join(_TRUE + _FALSE)}, got {_show(text)}")
+
+
+_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclass(frozen=True)
+class _Name:
+    def check(self, value: object) -> str:
+        if not isinstance(value, str):
+            raise _Invalid(f"expected a name in quotes, got {_show(value)}")
+        if not _NAME.fullmatch(value):
+            raise _Invalid(
+                f"expected a name of up to 64 letters, digits, '.', '_' or '-', got {_show(value)}"
+            )
+        return value
+
+    def parse(self, text: str) -> str:
+        return self.check(text)
+
+
+# Dotted key -> Config attribute, for the settings that are plain Config fields.
+_ATTRIBUTES: Final = {
+    "general.refresh": "refresh",
+    "general.theme": "theme",
+    "general.read_only": "read_only",
+    "general.history_minutes": "history_minutes",
+    "processes.rows": "process_rows",
+}
+_THRESHOLD_LIMIT: Final = {"load": 100.0}
+"""Highest threshold a metric accepts when it is not a percentage."""
+
+_SETTINGS: Final[Mapping[str, _Kind]] = {
+    "general.refresh": _Number(0.1, 3600),
+    "general.theme": _Name(),
+    "general.read_only": _Bool(),
+    "general.history_minutes": _Number(10, 1440, integer=True),
+    "processes.rows": _Number(1, 5000, integer=True),
+    **{
+        f"thresholds.{metric}.{level}": _Number(0, _THRESHOLD_LIMIT.get(metric, 100.0))
+        for metric in DEFAULT_THRESHOLDS
+        for level in ("warning", "critical")
+    },
+}
+# Every table that holds settings, as key paths: ("general",), ("thresholds", "cpu"), ...
+_TABLES: Final = frozenset(
+    tuple(key.split("."))[:depth] for key in _SETTINGS for depth in range(1, key.count(".") + 1)
+)
+_PATHS: Final = _TABLES | {tuple(key.split(".")) for key in _SETTINGS}
+_ENV_SHORT: Final = {
+    "general.refresh": "OPSCONSOLE_REFRESH",
+    "general.theme": "OPSCONSOLE_THEME",
+    "general.read_only": "OPSCONSOLE_READ_ONLY",
+}
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides the setting ``key``."""
+    return _ENV_SHORT.get(key) or ENV_PREFIX + key.replace(".", "_").upper()
+
+
+_ENV_KEYS: Final = {env_name(key): key for key in _SETTINGS}
+# Variables under these prefixes are ours for sure, so a misspelt one is an error, not ignored.
+_ENV_SECTIONS: Final = tuple(ENV_PREFIX + table[0].upper() + "_" for table in _TABLES)
+
+
+def parse_setting(key: str, text: str) -> Any:
+    """The value of setting ``key`` given as text (an option's argument); ValueError if bad."""
+    return _SETTINGS[key].parse(text)
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def config_file(path: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The file ``load_config`` reads: ``path``, else ``$OPSCONSOLE_CONFIG``, else the default.
+
+    The default file may not exist; the others are what the user named.
+    """
+    environ = os.environ if env is None else env
+    if path is not None:
+        return path.absolute()
+    if environ.get(ENV_CONFIG):
+        return Path(environ[ENV_CONFIG]).absolute()
+    return paths.config_file(environ)
+
+
+def load_config(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Read the settings; raise ``ConfigError`` on the first bad one.
+
+    ``path`` (a ``--config`` option) or ``$OPSCONSOLE_CONFIG`` must exist; the default file is
+    read only if it does. ``env`` defaults to ``os.environ``. ``overrides`` maps dotted keys to
+    values from the command line, which win over everything.
+    """
+    environ = os.environ if env is None else env
+    file = config_file(path, environ)
+    named = path is not None or bool(environ.get(ENV_CONFIG))
+    # (value, where it came from, precedence) per key; the highest precedence wins.
+    chosen: dict[str, tuple[Any, str, int]] = {
+        key: (value, "defaults", 0) for key, value in _flatten(Config()).items()
+    }
+    from_file = _read_file(file, must_exist=named)
+    for key, (value, where) in (from_file or {}).items():
+        chosen[key] = (value, where, 1)
+    for key, (value, where) in _read_env(environ, skip=set(overrides or ())).items():
+        chosen[key] = (value, where, 2)
+    for key, value in (overrides or {}).items():
+        chosen[key] = (_checked(key, value, "command line"), "command line", 3)
+    _check_thresholds(chosen)
+    values = {key: value for key, (value, _, _) in chosen.items()}
+    return Config(
+        **{attribute: values[key] for key, attribute in _ATTRIBUTES.items()},
+        thresholds=MappingProxyType(
+            {
+                metric: Threshold(
+                    values[f"thresholds.{metric}.warning"], values[f"thresholds.{metric}.critical"]
+                )
+                for metric in DEFAULT_THRESHOLDS
+            }
+        ),
+        config_path=None if from_file is None else file,
+    )
+
+
+def _flatten(config: Config) -> dict[str, Any]:
+    values = {key: getattr(config, attribute) for key, attribute in _ATTRIBUTES.items()}
+    for metric, threshold in config.thresholds.items():
+        values[f"thresholds.{metric}.warning"] = threshold.warning
+        values[f"thresholds.{metric}.critical"] = threshold.critical
+    return values
+
+
+def _checked(key: str, value: object, where: str) -> Any:
+    try:
+        return _SETTINGS[key].check(value)
+    except _Invalid as error:
+        raise ConfigError(where, key, str(error)) from None
+
+
+def _check_thresholds(chosen: Mapping[str, tuple[Any, str, int]]) -> None:
+    for metric in DEFAULT_THRESHOLDS:
+        warning = chosen[f"thresholds.{metric}.warning"]
+        critical = chosen[f"thresholds.{metric}.critical"]
+        if warning[0] > critical[0]:
+            # Blame the one set with the higher precedence: that is the one just changed.
+            where = warning[1] if warning[2] >= critical[2] else critical[1]
+            raise ConfigError(
+                where,
+                f"thresholds.{metric}",
+                f"warning ({warning[0]:g}) is above critical ({critical[0]:g})",
+            )
+
+
+def _read_env(env: Mapping[str, str], skip: set[str]) -> dict[str, tuple[Any, str]]:
+    found: dict[str, tuple[Any, str]] = {}
+    for name, text in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG or not text:
+            continue
+        where = "$" + name
+        key = _ENV_KEYS.get(name)
+        if key is None:
+            if name.startswith(_ENV_SECTIONS):
+                shown = {other: "$" + other for other in _ENV_KEYS}
+                hint = _hint(name, shown, shown.values())
+                raise ConfigError(where, None, "unknown variable" + hint)
+            continue  # another part of opsconsole may own it
+        if key in skip:
+            continue
+        try:
+            found[key] = (_SETTINGS[key].parse(text), where)
+        except _Invalid as error:
+            raise ConfigError(where, key, str(error)) from None
+    return found
+
+
+def _read_file(file: Path, *, must_exist: bool) -> dict[str, tuple[Any, str]] | None:
+    """The settings in ``file`` with where each is; None if it is absent and may be."""
+    shown = str(file)
+    try:
+        with file.open("rb") as stream:
+            data = stream.read(MAX_CONFIG_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        if not must_exist:
+            return None
+        raise ConfigError(shown, None, "no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(shown, None, "is a directory, not a file") from None
+    except PermissionError:
+        raise ConfigError(shown, None, "permission denied") from None
+    except OSError as error:
+        raise ConfigError(shown, None, error.strerror or str(error)) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(shown, None, f"larger than {MAX_CONFIG_BYTES >> 20} MiB")
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a BOM some editors add
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(
+            f"{shown}:{line}", None, f"not UTF-8 text (byte 0x{data[error.start]:02x})"
+        ) from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise _syntax_error(shown, str(error)) from None
+
+    lines = _key_lines(text)
+
+    def where(key: tuple[str, ...]) -> str:
+        line = _line_of(lines, key)
+        return shown if line is None else f"{shown}:{line}"
+
+    return {
+        key: (_checked(key, value, place), place)
+        for key, (value, place) in _settings_in(document, where).items()
+    }
+
+
+_TOML_POSITION: Final = re.compile(r"(?P<reason>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)")
+
+
+def _syntax_error(shown: str, message: str) -> ConfigError:
+    # tomllib (3.11) has the position only in the message: "Invalid value (at line 3, column 9)".
+    match = _TOML_POSITION.fullmatch(message)
+    if match is None:
+        where, reason = shown, message.replace(" (at end of document)", " at the end")
+    else:
+        where = f"{shown}:{match['line']}:{match['col']}"
+        reason = match["reason"]
+    return ConfigError(where, None, "invalid TOML: " + reason[:1].lower() + reason[1:])
+
+
+def _settings_in(
+    document: Mapping[str, Any], where: Callable[[tuple[str, ...]], str]
+) -> dict[str, tuple[Any, str]]:
+    """Every setting in a parsed file by dotted key; unknown keys and misplaced tables raise."""
+    found: dict[str, tuple[Any, str]] = {}
+
+    def walk(table: Mapping[str, Any], prefix: tuple[str, ...]) -> None:
+        for name, value in table.items():
+            path = (*prefix, name)
+            dotted = ".".join(path)
+            if "." not in name and dotted in _SETTINGS:
+                found[dotted] = (value, where(path))
+            elif "." not in name and path in _TABLES:
+                if not isinstance(value, dict):
+                    raise ConfigError(where(path), dotted, f"expected a table, got {_show(value)}")
+                walk(value, path)
+            else:
+                raise _unknown(path, value, where(path))
+
+    walk(document, ())
+    return found
+
+
+def _unknown(path: tuple[str, ...], value: object, where: str) -> ConfigError:
+    # Suggest a key of the same table first, else a setting of that name in another table
+    # (`rows` under [general] -> processes.rows).
+    siblings = {key[-1]: ".".join(key) for key in _PATHS if key[:-1] == path[:-1]}
+    choices = {key.rsplit(".", 1)[-1]: key for key in _SETTINGS} | siblings
+    noun = "section" if isinstance(value, dict) else "key"
+    hint = _hint(path[-1], choices, siblings.values())
+    return ConfigError(where, ".".join(path), f"unknown {noun}{hint}")
+
+
+def _hint(word: str, choices: Mapping[str, str], valid: Iterable[str]) -> str:
+    """`` (did you mean X?)`` with the value of the key in ``choices`` closest to ``word``;
+    failing that, the ``valid`` names."""
+    import difflib  # only on the error path: keeps every start a little faster
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    if close:
+        return f" (did you mean {choices[close[0]]}?)"
+    return f" (expected one of: {', '.join(sorted(valid))})"
+
+
+# --- finding the line of a key -----------------------------------------------------------
+# tomllib reports no positions for keys, so the text is scanned: table headers set the current
+# table, `a.b = ...` lines define keys under it. Multi-line strings are not skipped: no setting
+# is a free string, so the first error is at or before any. A key that cannot be placed is
+# reported with the file name alone.
+
+_KEY_PART: Final = re.compile(r"\s*(?:([A-Za-z0-9_-]+)|\"((?:[^\"\\]|\\.)*)\"|'([^']*)')\s*")
+
+
+def _key_at(line: str, pos: int) -> tuple[tuple[str, ...], int] | None:
+    """The dotted key starting at ``pos`` and the index after it, or None if there is none."""
+    parts: list[str] = []
+    while match := _KEY_PART.match(line, pos):
+        parts.append(next(group for group in match.groups() if group is not None))
+        pos = match.end()
+        if not line.startswith(".", pos):
+            return tuple(parts), pos
+        pos += 1
+    return None
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The first line of each table header and key, by full key path."""
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.split("\n"), start=1):  # tomllib counts "\n" only
+        start = len(line) - len(line.lstrip())
+        if line.startswith("[", start):
+            header = _key_at(line, start + (2 if line.startswith("[[", start) else 1))
+            if header is not None:
+                table = header[0]
+                lines.setdefault(table, number)
+            continue
+        found = _key_at(line, start)
+        if found is None or not line.startswith("=", found[1]):
+            continue
+        lines.setdefault((*table, *found[0]), number)
+    return lines
+
+
+def _line_of(lines: Mapping[tuple[str, ...], int], key: tuple[str, ...]) -> int | None:
+    """The line of ``key``, else of the nearest table holding it, else of the first key in it."""
+    for depth in range(len(key), 0, -1):
+        if key[:depth] in lines:
+            return lines[key[:depth]]
+    return min((n for k, n in lines.items() if k[: len(key)] == key), default=None)
+
+
+# --- showing values ----------------------------------------------------------------------
+
+
+def _show(value: object) -> str:
+    """A value as the user wrote it, short: ``"high"``, ``5``, ``true``, ``a table``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + (value if len(value) <= 40 else value[:40] + "...") + '"'
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, datetime | date | time):
+        return "a date or time"
+    return type(value).__name__
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with nothing a terminal would act on: controls become escapes."""
+    out = []
+    for char in text:
+        if char.isprintable():
+            out.append(char)
+        elif "\udc80" <= char <= "\udcff":  # a byte that was not valid in the file system encoding
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        else:
+            out.append(char.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
