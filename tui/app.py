@@ -7,7 +7,6 @@ import socket
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -20,7 +19,7 @@ from opsconsole.help import HelpScreen, binding_groups
 from opsconsole.hub import Hub
 from opsconsole.sources.base import Source
 from opsconsole.sources.events import Event
-from opsconsole.themes.builtin import BUILTIN_THEMES
+from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME
 from opsconsole.themes.loader import load_user_themes
 from opsconsole.widgets.header import ConsoleHeader
 from opsconsole.widgets.host_detail import HostDetail
@@ -132,7 +131,9 @@ class OpsConsoleApp(App[int]):
 
     async def on_mount(self) -> None:
         for message in self._theme_errors:
-            self.notify(message, title="Theme not loaded", severity="warning", timeout=10)
+            self.notify(
+                message, title="Theme not loaded", severity="warning", timeout=10, markup=False
+            )
         self._check_size(self.size.width, self.size.height)
         self._subscription = self.hub.subscribe()
         await self.hub.start()
@@ -212,8 +213,8 @@ class OpsConsoleApp(App[int]):
         if name in self.available_themes:
             self.theme = name
         else:
-            self._theme_errors.append(f"Unknown theme {name!r}; using {BUILTIN_THEMES[0].name}.")
-            self.theme = BUILTIN_THEMES[0].name
+            self._theme_errors.append(f"Unknown theme {name!r}; using {DEFAULT_THEME}.")
+            self.theme = DEFAULT_THEME
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -170,7 +170,8 @@ class _Bool:
         raise _Invalid(f"expected one of {', '.join(_TRUE + _FALSE)}, got {_show(text)}")
 
 
-_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+THEME_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""What a theme name may be: the config's rule, shared by the user-theme loader."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ class _Name:
     def check(self, value: object) -> str:
         if not isinstance(value, str):
             raise _Invalid(f"expected a name in quotes, got {_show(value)}")
-        if not _NAME.fullmatch(value):
+        if not THEME_NAME.fullmatch(value):
             raise _Invalid(
                 f"expected a name of up to 64 letters, digits, '.', '_' or '-', got {_show(value)}"
             )
