@@ -1,0 +1,625 @@
+"""The host panes and the process table, driven through Textual's pilot with events built here.
+
+What is asserted is what a person sees: the text on the screen where a widget is, its level
+classes, the table's rows and cursor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import DataTable, Input
+
+from opsconsole.config import DEFAULT_THRESHOLDS, Threshold
+from opsconsole.sources.events import (
+    CgroupLimits,
+    DiskUsage,
+    Event,
+    HostSample,
+    NetRate,
+    ProcessRow,
+    ProcessTable,
+)
+from opsconsole.widgets.host_detail import HostDetail
+from opsconsole.widgets.host_overview import HostOverview
+from opsconsole.widgets.metric import Metric
+from opsconsole.widgets.process_table import ProcessTablePane
+
+GIB = 2**30
+
+
+# -- building events ----------------------------------------------------------------------
+
+
+def host_sample(n: int = 0, **fields: object) -> HostSample:
+    """A plausible sample of a 4-core host; ``fields`` override any figure."""
+    values: dict[str, object] = {
+        "boot_time": 0.0,
+        "cpu_count": 4,
+        "cpu_percent": 45.2,
+        "per_core": (10.0, 20.0, 95.0, 55.0),
+        "load": (1.5, 1.0, 0.5),
+        "mem_total": 16 * GIB,
+        "mem_used": 4 * GIB,
+        "mem_available": 12 * GIB,
+        "mem_percent": 25.0,
+        "swap_total": 2 * GIB,
+        "swap_used": 0,
+        "swap_percent": 0.0,
+        "disks": (
+            DiskUsage(
+                mount="/",
+                device="/dev/sda1",
+                fstype="ext4",
+                total=100 * GIB,
+                used=85 * GIB,
+                free=15 * GIB,
+                percent=85.0,
+            ),
+            DiskUsage(
+                mount="/var/lib/docker",
+                device="/dev/sdb1",
+                fstype="xfs",
+                total=500 * GIB,
+                used=50 * GIB,
+                free=450 * GIB,
+                percent=10.0,
+            ),
+        ),
+        "disk_read_bps": 1.5 * 2**20,
+        "disk_write_bps": 300 * 1024.0,
+        "net_rx_bps": 1.25 * 2**20,
+        "net_tx_bps": 50 * 1024.0,
+        "interfaces": (NetRate(name="eth0", rx_bps=1.25 * 2**20, tx_bps=50 * 1024.0),),
+        "cgroup": None,
+    }
+    values.update(fields)
+    return HostSample(ts=1000.0 + n, host="h", source="test", **values)  # type: ignore[arg-type]
+
+
+def bare_sample(n: int = 0) -> HostSample:
+    """A sample from a kernel that gives nothing: every optional figure missing."""
+    return HostSample(ts=1000.0 + n, host="h", source="test")
+
+
+def proc(pid: int, cpu: float = 0.0, **fields: object) -> ProcessRow:
+    values: dict[str, object] = {
+        "user": "root",
+        "name": f"proc{pid}",
+        "command": f"/usr/bin/proc{pid} --serve",
+        "state": "sleeping",
+        "rss": pid * 2**20,
+        "mem_percent": pid / 100,
+        "started": 500.0 + pid,
+    }
+    values.update(fields)
+    return ProcessRow(pid=pid, cpu_percent=cpu, **values)  # type: ignore[arg-type]
+
+
+def process_table(rows: Iterable[ProcessRow], n: int = 0, total: int = 1234) -> ProcessTable:
+    return ProcessTable(
+        ts=1000.0 + n, host="h", source="test", rows=tuple(rows), total=total, running=2
+    )
+
+
+# -- the test app and what it shows -------------------------------------------------------
+
+
+class PaneApp(App[None]):
+    """Mounts one widget; ``escaped`` counts esc presses that reached the app."""
+
+    selected: list[ProcessRow]
+
+    BINDINGS = [Binding("escape", "escaped", "Back", id="test.escape")]
+
+    def __init__(self, widget: Widget) -> None:
+        super().__init__()
+        self.widget = widget
+        self.escaped = 0
+        self.selected = []
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
+
+    def action_escaped(self) -> None:
+        self.escaped += 1
+
+    def on_process_table_pane_selected(self, message: ProcessTablePane.Selected) -> None:
+        self.selected.append(message.process)
+
+
+def drawn(widget: Widget) -> str:
+    """The text on the screen where the widget is (children included), one line per row."""
+    # The screen's compositor is what writes to the terminal; Textual has no public getter.
+    lines = [strip.text for strip in widget.screen._compositor.render_strips()]
+    x, y, width, height = widget.region
+    return "\n".join(line[x : x + width] for line in lines[y : y + height])
+
+
+def metric(pane: Widget, id: str) -> Metric:
+    return pane.query_one(f"#{id}", Metric)
+
+
+def overview(history: int = 600, thresholds: dict[str, Threshold] | None = None) -> HostOverview:
+    return HostOverview(thresholds=thresholds or dict(DEFAULT_THRESHOLDS), history=history)
+
+
+def feed(pane: HostOverview | HostDetail | ProcessTablePane, *events: Event) -> None:
+    pane.consume(list(events))
+
+
+def rows_shown(table: DataTable[object]) -> list[str]:
+    """Each row of the table as the plain text of its cells."""
+    return [
+        " ".join(str(getattr(cell, "plain", cell)) for cell in table.get_row_at(i))
+        for i in range(table.row_count)
+    ]
+
+
+def pids_shown(table: DataTable[object]) -> list[int]:
+    return [int(str(getattr(table.get_row_at(i)[0], "plain", ""))) for i in range(table.row_count)]
+
+
+def cursor_pid(table: DataTable[object]) -> int:
+    return pids_shown(table)[table.cursor_row]
+
+
+# -- the overview -------------------------------------------------------------------------
+
+
+async def test_overview_shows_every_figure_at_80x24() -> None:
+    pane = overview()
+    app = PaneApp(pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        feed(pane, host_sample())
+        await pilot.pause()
+        text = drawn(pane)
+        for expected in (
+            "CPU",
+            "45.2%",
+            "1.50 1.00 0.50",
+            "4.0G/16G 25%",
+            "0B/2.0G 0%",
+            "r 1.5M/s w 300K/s",
+            "rx 1.2M/s tx 50K/s",
+            "85% of 100G",
+            "10% of 500G",
+            "…lib/docker",
+        ):
+            assert expected in text, expected
+        # The dashboard block leaves room for the process table.
+        assert pane.outer_size.height <= 8
+        assert "CG CPU" not in text  # no cgroup limits, no cgroup lines
+
+
+async def test_levels_colour_and_mark_each_figure() -> None:
+    pane = overview()
+    app = PaneApp(pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        cpu = metric(pane, "cpu")
+        for busy, level, mark in (
+            (50.0, "ok", ""),
+            (75.0, "warning", "!"),
+            (95.0, "critical", "!!"),
+        ):
+            feed(pane, host_sample(cpu_percent=busy))
+            await pilot.pause()
+            assert cpu.has_class(f"-{level}"), busy
+            assert sum(cpu.has_class(f"-{name}") for name in ("ok", "warning", "critical")) == 1
+            # The cue that does not depend on colour.
+            assert f"{busy:.1f}%{mark} " in drawn(cpu), busy
+        # Load is judged per core: 6.0 on 4 cores is 1.5 per core, a warning by default.
+        feed(pane, host_sample(load=(6.0, 1.0, 1.0)))
+        await pilot.pause()
+        assert metric(pane, "load").has_class("-warning")
+        assert "6.00 1.00 1.00!" in drawn(metric(pane, "load"))
+
+
+async def test_configured_thresholds_are_used() -> None:
+    pane = overview(thresholds={"cpu": Threshold(10.0, 20.0)})  # the others from defaults
+    app = PaneApp(pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        feed(pane, host_sample(cpu_percent=15.0))
+        await pilot.pause()
+        assert metric(pane, "cpu").has_class("-warning")
+        assert metric(pane, "memory").has_class("-ok")
+
+
+async def test_missing_figures_show_na_and_never_an_alarm() -> None:
+    pane = overview()
+    app = PaneApp(pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        feed(pane, host_sample(), bare_sample(1))
+        await pilot.pause()
+        for id in ("cpu", "load", "memory", "swap"):
+            shown = metric(pane, id)
+            assert "n/a" in drawn(shown), id
+            assert not any(shown.has_class(f"-{n}") for n in ("ok", "warning", "critical"))
+        assert "r n/a w n/a" in drawn(metric(pane, "disk-io"))
+        assert not pane.query_one("#cores").display  # no per-core figures, no row for them
+        assert not metric(pane, "disk-0").display
+
+
+async def test_cgroup_limits_appear_with_throttling() -> None:
+    cgroup = CgroupLimits(
+        version=2,
+        path="/system.slice/app.service",
+        cpu_limit_cores=2.0,
+        cpu_usage_cores=1.5,
+        throttled_periods=12,
+        throttled_seconds=0.4,
+        memory_limit=4 * GIB,
+        memory_usage=3 * GIB,
+    )
+    pane = overview()
+    app = PaneApp(pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        feed(pane, host_sample(cgroup=cgroup))
+        await pilot.pause()
+        cpu, memory = metric(pane, "cgroup-cpu"), metric(pane, "cgroup-memory")
+        assert cpu.display and memory.display
+        assert "1.50/2c thr 0.4s!" in drawn(cpu)  # 75% of the quota, but throttled
+        assert cpu.has_class("-warning")
+        assert "3.0G/4.0G 75%" in drawn(memory)
+        # A cgroup that exposes nothing (v1 without the files) shows n/a, no crash.
+        feed(pane, host_sample(1, cgroup=CgroupLimits(version=1, path="/")))
+        await pilot.pause()
+        assert "n/ac no limit" in drawn(cpu)
+        assert "n/a no limit" in drawn(memory)
+
+
+async def test_history_is_bounded_and_sparkline_shows_the_newest() -> None:
+    pane = overview(history=10)
+    app = PaneApp(pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for n in range(25):
+            feed(pane, host_sample(n, cpu_percent=float(n * 4)))
+        await pilot.pause()
+        assert len(pane.model.cpu) == 10
+        assert pane.model.cpu.values() == tuple(float(n * 4) for n in range(15, 25))
+        assert len(pane.model.times) == 10
+        # Ten samples kept: ten glyphs drawn, newest (the highest) at the right.
+        spark = drawn(metric(pane, "cpu")).rstrip().split(" ")[-1]
+        assert len(spark) == 10
+        assert spark[-1] == "█" and spark == "".join(sorted(spark))
+        # A disk that is unmounted takes its history with it.
+        feed(pane, host_sample(30, disks=()))
+        assert pane.model.disks == {}
+
+
+async def test_overview_uses_three_columns_when_wide() -> None:
+    pane = overview()
+    app = PaneApp(pane)
+    async with app.run_test(size=(160, 45)) as pilot:
+        feed(pane, host_sample())
+        await pilot.pause()
+        assert metric(pane, "cpu").region.y == metric(pane, "memory").region.y
+        assert pane.outer_size.height <= 6
+
+
+async def test_frozen_overview_collects_but_holds_its_picture() -> None:
+    pane = overview()
+    app = PaneApp(pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        feed(pane, host_sample(0, cpu_percent=10.0))
+        await pilot.pause()
+        before = drawn(pane)
+        pane.frozen = True
+        feed(pane, host_sample(1, cpu_percent=97.0))
+        await pilot.pause()
+        assert pane.model.cpu.latest == 97.0  # the model moved on
+        assert drawn(pane) == before  # the screen did not
+        pane.frozen = False
+        await pilot.pause()
+        assert "97.0%!!" in drawn(metric(pane, "cpu"))
+
+
+# -- the host detail view -----------------------------------------------------------------
+
+
+async def test_detail_shows_every_core_disk_and_interface() -> None:
+    pane = HostDetail(thresholds=DEFAULT_THRESHOLDS, history=100)
+    app = PaneApp(pane)
+    async with app.run_test(size=(100, 60)) as pilot:
+        feed(pane, host_sample())
+        await pilot.pause()
+        cores = drawn(pane.query_one("#cores"))
+        for figure in ("10%", "20%", "95%!!", "55%"):
+            assert figure in cores
+        disks = drawn(pane.query_one("#disks"))
+        assert "/var/lib/docker" in disks and "85%!" in disks and "ext4 /dev/sda1" in disks
+        assert "eth0" in drawn(pane) and "err 0 drop 0" in drawn(pane)
+        assert not pane.query_one("#cgroup-cpu").display
+        # An interface that goes away is removed; one with drops is a warning.
+        feed(
+            pane,
+            host_sample(1, interfaces=(NetRate(name="veth9", rx_bps=0, tx_bps=0, drops=3),)),
+        )
+        await pilot.pause()
+        text = drawn(pane)
+        assert "eth0" not in text
+        assert "veth9" in text and "drop 3!" in text
+
+
+async def test_detail_cgroup_section_and_missing_figures() -> None:
+    pane = HostDetail(thresholds=DEFAULT_THRESHOLDS, history=100)
+    app = PaneApp(pane)
+    async with app.run_test(size=(100, 60)) as pilot:
+        cgroup = CgroupLimits(version=1, path="/docker/abc", memory_limit=GIB, memory_usage=GIB)
+        feed(pane, bare_sample(0), host_sample(1, cgroup=cgroup))
+        await pilot.pause()
+        assert pane.query_one("#cgroup-cpu").display
+        assert "cgroup v1  /docker/abc" in drawn(pane)
+        assert metric(pane, "cgroup-memory").has_class("-critical")
+        assert "1.0G/1.0G 100%!!" in drawn(metric(pane, "cgroup-memory"))
+        feed(pane, bare_sample(2))
+        await pilot.pause()
+        assert not pane.query_one("#cgroup-cpu").display
+        assert "n/a" in drawn(metric(pane, "cpu"))
+
+
+# -- the process table --------------------------------------------------------------------
+
+
+def table_pane() -> tuple[ProcessTablePane, PaneApp]:
+    pane = ProcessTablePane()
+    return pane, PaneApp(pane)
+
+
+async def test_rows_are_updated_in_place() -> None:
+    pane, app = table_pane()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane.query_one(DataTable)
+        feed(pane, process_table([proc(1, 5.0), proc(2, 50.0), proc(3, 20.0)]))
+        await pilot.pause()
+        assert pids_shown(table) == [2, 3, 1]
+        rows_before = dict(table.rows)
+        feed(pane, process_table([proc(1, 90.0), proc(2, 50.0), proc(3, 20.0)], n=1))
+        await pilot.pause()
+        assert pids_shown(table) == [1, 2, 3]
+        # Same row objects under the same keys: updated, not cleared and rebuilt.
+        assert dict(table.rows) == rows_before
+        assert all(table.rows[key] is row for key, row in rows_before.items())
+        assert "90.0" in rows_shown(table)[0]
+        # A process that exits goes, one that starts (even with a reused pid) comes.
+        feed(pane, process_table([proc(1, 90.0), proc(3, 20.0, started=9999.0)], n=2))
+        await pilot.pause()
+        assert pids_shown(table) == [1, 3]
+        assert table.rows.keys() != rows_before.keys()
+        assert "2 of 1,234 processes" in drawn(pane)
+
+
+async def test_cursor_stays_on_its_process() -> None:
+    pane, app = table_pane()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane.query_one(DataTable)
+        table.focus()
+        feed(pane, process_table([proc(pid, cpu=100.0 - pid) for pid in range(1, 11)]))
+        await pilot.pause()
+        await pilot.press("j", "j")
+        assert cursor_pid(table) == 3
+        # pid 3 falls to the bottom: the cursor goes with it.
+        feed(
+            pane,
+            process_table(
+                [proc(pid, cpu=1.0 if pid == 3 else 100.0 - pid) for pid in range(1, 11)], n=1
+            ),
+        )
+        await pilot.pause()
+        assert cursor_pid(table) == 3 and table.cursor_row == 9
+        await pilot.press("p")  # re-sort by pid
+        assert pids_shown(table) == list(range(1, 11))
+        assert cursor_pid(table) == 3
+        await pilot.press("k")
+        assert cursor_pid(table) == 2
+        await pilot.press("enter")  # the app learns which process, to act on it
+        assert [process.pid for process in app.selected] == [2]
+        # A cursor left on top stays on top, showing the busiest.
+        await pilot.press("c", "g")
+        top = cursor_pid(table)
+        feed(pane, process_table([proc(pid, cpu=float(pid)) for pid in range(1, 11)], n=2))
+        await pilot.pause()
+        assert table.cursor_row == 0 and cursor_pid(table) == 10 != top
+
+
+async def test_sort_keys_reorder_and_mark_the_column() -> None:
+    pane, app = table_pane()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane.query_one(DataTable)
+        table.focus()
+        feed(
+            pane,
+            process_table(
+                [
+                    proc(30, 1.0, user="zed", command="/bin/alpha", rss=5 * 2**20),
+                    proc(10, 9.0, user="amy", command="/bin/charlie", rss=1 * 2**20),
+                    proc(20, 5.0, user="bob", command="/bin/bravo", rss=9 * 2**20),
+                ]
+            ),
+        )
+        await pilot.pause()
+        assert pids_shown(table) == [10, 20, 30]  # CPU, busiest first
+        assert table.columns["cpu"].label.plain == "CPU%▼"  # type: ignore[index]
+        for key, order in (
+            ("p", [10, 20, 30]),
+            ("r", [30, 20, 10]),
+            ("m", [20, 30, 10]),
+            ("u", [10, 20, 30]),
+            ("n", [30, 20, 10]),
+            ("c", [10, 20, 30]),
+            ("r", [30, 20, 10]),
+        ):
+            await pilot.press(key)
+            assert pids_shown(table) == order, key
+        assert table.columns["cpu"].label.plain == "CPU%▲"  # type: ignore[index]
+        assert table.columns["pid"].label.plain == "PID"  # type: ignore[index]
+
+
+async def test_filter_narrows_and_keeps_the_last_good_one() -> None:
+    pane, app = table_pane()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane.query_one(DataTable)
+        table.focus()
+        feed(
+            pane,
+            process_table(
+                [
+                    proc(1, 3.0, command="nginx: master"),
+                    proc(2, 2.0, command="nginx: worker", user="www-data"),
+                    proc(3, 1.0, command="postgres -D /data"),
+                ]
+            ),
+        )
+        await pilot.pause()
+        await pilot.press("slash")
+        filter_input = pane.query_one(Input)
+        assert filter_input.has_focus
+        await pilot.press(*"NGINX")  # case does not matter
+        assert pids_shown(table) == [1, 2]
+        assert "2 of 1,234 processes matching /NGINX/" in drawn(pane)
+        await pilot.press("(")  # "NGINX(" is not a valid expression
+        assert pids_shown(table) == [1, 2]
+        assert "invalid regex (kept /NGINX/): missing )" in drawn(pane)
+        assert pane.query_one("#status").has_class("-error")
+        await pilot.press("enter")  # refused while invalid: the input stays open
+        assert filter_input.has_focus
+        await pilot.press("backspace", "enter")
+        assert table.has_focus and not pane.query_one("#status").has_class("-error")
+        # The filter goes on applying to new data.
+        feed(pane, process_table([proc(2, 2.0, command="nginx: worker"), proc(4)], n=1))
+        await pilot.pause()
+        assert pids_shown(table) == [2]
+        await pilot.press("slash", *["backspace"] * 5, *"!nginx", "enter")
+        assert pids_shown(table) == [4]
+        # esc clears the filter; a second esc, with nothing to clear, goes on to the app.
+        await pilot.press("escape")
+        assert pids_shown(table) == [2, 4] and app.escaped == 0
+        await pilot.press("escape")
+        assert app.escaped == 1
+
+
+async def test_filter_matches_user_and_pid_too() -> None:
+    pane, app = table_pane()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane.query_one(DataTable)
+        feed(pane, process_table([proc(41, 2.0, user="www-data"), proc(1234, 1.0), proc(7)]))
+        await pilot.pause()
+        assert pane.set_filter("WWW")
+        assert pids_shown(table) == [41]
+        assert pane.set_filter("^123")
+        assert pids_shown(table) == [1234]
+        assert not pane.set_filter("[")
+        assert pids_shown(table) == [1234] and pane.filter_text == "^123"
+
+
+async def test_long_command_lines_scroll_sideways() -> None:
+    pane, app = table_pane()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane.query_one(DataTable)
+        feed(pane, process_table([proc(1, command="java " + "-Dx=y " * 60 + "Main")]))
+        await pilot.pause()
+        assert "Main" not in drawn(pane)
+        table.focus()
+        await pilot.press("end")
+        assert "Main" in drawn(pane)
+        await pilot.press("home")
+        assert "java" in drawn(pane)
+
+
+async def test_text_is_data_never_markup_or_terminal_controls() -> None:
+    pane, app = table_pane()
+    async with app.run_test(size=(120, 24)) as pilot:
+        feed(
+            pane,
+            process_table(
+                [
+                    proc(1, 2.0, command="evil [red]boom[/red] [link=x]y", user="[b]eve"),
+                    proc(2, 1.0, command="esc \x1b[2J bell \x07", name="x"),
+                    proc(3, 0.0, command="", name="kworker/0:1"),
+                ]
+            ),
+        )
+        await pilot.pause()
+        text = drawn(pane)
+        assert "evil [red]boom[/red] [link=x]y" in text
+        assert "[b]eve" in text
+        assert "\x1b" not in text and "\x07" not in text
+        assert "esc \\x1b[2J bell \\x07" in text
+        assert "[kworker/0:1]" in text  # a kernel thread, as ps shows it
+
+
+async def test_a_damaged_process_table_does_not_crash() -> None:
+    pane, app = table_pane()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane.query_one(DataTable)
+        rows = [
+            proc(8, float("nan"), mem_percent=None),
+            proc(5, 4.0),
+            proc(5, 3.0),  # the same process twice
+            proc(5, 1.0, started=None),  # and its pid again, without a start time
+            proc(6, 2.0),
+        ]
+        feed(pane, process_table(rows, total=0))
+        await pilot.pause()
+        assert sorted(pids_shown(table)) == [5, 5, 6, 8]
+        assert any("n/a n/a" in row for row in rows_shown(table))
+        feed(pane, process_table([proc(6, 2.0)], n=1))
+        await pilot.pause()
+        assert pids_shown(table) == [6]
+
+
+async def test_frozen_table_holds_until_unfrozen() -> None:
+    pane, app = table_pane()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane.query_one(DataTable)
+        feed(pane, process_table([proc(1, 5.0), proc(2, 1.0)]))
+        await pilot.pause()
+        before = rows_shown(table)
+        pane.frozen = True
+        feed(pane, process_table([proc(1, 5.0), proc(2, 80.0), proc(7)], n=1))
+        await pilot.pause()
+        assert rows_shown(table) == before
+        await pilot.press("p")  # sorting works on what is on screen
+        pane.frozen = False
+        await pilot.pause()
+        assert pids_shown(table) == [1, 2, 7]
+        assert "80.0" in rows_shown(table)[1]
+
+
+async def test_micro_measure_sample_and_300_processes(capsys: object) -> None:
+    """Not asserted: how long one HostSample and a 300-row ProcessTable take to show."""
+    host = overview()
+    processes = ProcessTablePane()
+
+    class Dashboard(App[None]):
+        def compose(self) -> ComposeResult:
+            yield host
+            yield processes
+
+    app = Dashboard()
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        def batch(n: int) -> Sequence[Event]:
+            rows = [proc(pid, cpu=float((pid * 7 + n * 13) % 100)) for pid in range(1, 301)]
+            return [host_sample(n, cpu_percent=float(n % 100)), process_table(rows, n=n)]
+
+        for pane in (host, processes):
+            pane.consume(batch(0))
+        await pilot.pause()
+        batches = [batch(n) for n in range(1, 11)]
+        wall, cpu = [], []
+        for events in batches:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            host.consume(events)
+            processes.consume(events)
+            await pilot.pause()  # includes the repaint of the screen
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        print(
+            "\nsample + 300 processes, consume+show+paint at 80x24: "
+            f"median {sorted(cpu)[5] * 1000:.1f} ms CPU, {sorted(wall)[5] * 1000:.1f} ms wall"
+        )

@@ -1,0 +1,386 @@
+"""The host at a glance: CPU, load, memory, swap, the fullest disks, I/O, network, the cgroup.
+
+Also the host panes' shared model (``HostHistory``) and the readings that turn a sample into
+what a Metric shows, so the dashboard block and the focused host view never disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from textual.app import ComposeResult
+from textual.events import Resize
+
+from opsconsole.config import DEFAULT_THRESHOLDS, Level, Threshold
+from opsconsole.sources.events import CgroupLimits, DiskUsage, Event, HostSample
+from opsconsole.widgets.format import NA, number, percent, rate, size
+from opsconsole.widgets.metric import LevelOf, MeterRow, Meters, Metric, Reading, Series
+from opsconsole.widgets.pane import EventPane
+
+DISK_RATE_FLOOR: Final = 1024.0 * 1024
+"""Bytes per second at the top of an idle disk's sparkline, so a trickle looks like one."""
+NET_RATE_FLOOR: Final = 128.0 * 1024
+"""The same for network traffic."""
+WIDE: Final = 120
+"""Content width from which the overview uses three columns instead of two."""
+LABEL_WIDTH: Final = 6
+VALUE_WIDTH: Final = 17
+"""Cells of each label and value, the same in every cell so that the sparklines line up."""
+MAX_DISKS: Final = 4
+"""Fullest filesystems shown at most (enough to fill the last row of three columns)."""
+
+
+def _level(threshold: Threshold, value: float | None) -> Level | None:
+    """The level of a known figure; None (no colour, no cue) for an unknown one (n/a)."""
+    return None if value is None or not math.isfinite(value) else threshold.level(value)
+
+
+class HostHistory:
+    """The host panes' model: the newest sample and a bounded history of every figure drawn.
+
+    Per-disk and per-interface histories are kept only for the disks and interfaces in the
+    newest sample, so container interfaces coming and going do not pile up.
+    """
+
+    def __init__(self, maxlen: int) -> None:
+        self.maxlen = max(1, maxlen)
+        self.sample: HostSample | None = None
+        self.times: deque[float] = deque(maxlen=self.maxlen)
+        self.cpu = Series(self.maxlen)
+        self.load = Series(self.maxlen)
+        """One-minute load average."""
+        self.memory = Series(self.maxlen)
+        """Percent of RAM used."""
+        self.swap = Series(self.maxlen)
+        """Percent of swap used."""
+        self.disk_read = Series(self.maxlen)
+        self.disk_write = Series(self.maxlen)
+        self.disk_io = Series(self.maxlen)
+        """Read plus write, bytes per second."""
+        self.net_rx = Series(self.maxlen)
+        self.net_tx = Series(self.maxlen)
+        self.net = Series(self.maxlen)
+        """Received plus sent, bytes per second."""
+        self.cgroup_cpu = Series(self.maxlen)
+        """Cores the cgroup used."""
+        self.cgroup_memory = Series(self.maxlen)
+        """Bytes charged to the cgroup."""
+        self.cgroup_throttled = Series(self.maxlen)
+        """Seconds the cgroup was throttled since the previous sample."""
+        self.disks: dict[str, Series] = {}
+        """Percent used, by mount point."""
+        self.interfaces: dict[str, Series] = {}
+        """Received plus sent, bytes per second, by interface."""
+
+    def add(self, sample: HostSample) -> None:
+        """Take the newest sample."""
+        self.sample = sample
+        self.times.append(sample.ts)
+        self.cpu.append(sample.cpu_percent)
+        self.load.append(sample.load[0] if sample.load else None)
+        self.memory.append(sample.mem_percent)
+        self.swap.append(sample.swap_percent)
+        self.disk_read.append(sample.disk_read_bps)
+        self.disk_write.append(sample.disk_write_bps)
+        self.disk_io.append(_total(sample.disk_read_bps, sample.disk_write_bps))
+        self.net_rx.append(sample.net_rx_bps)
+        self.net_tx.append(sample.net_tx_bps)
+        self.net.append(_total(sample.net_rx_bps, sample.net_tx_bps))
+        cgroup = sample.cgroup
+        self.cgroup_cpu.append(cgroup.cpu_usage_cores if cgroup else None)
+        self.cgroup_memory.append(cgroup.memory_usage if cgroup else None)
+        self.cgroup_throttled.append(cgroup.throttled_seconds if cgroup else None)
+        self._add_keyed(self.disks, {disk.mount: disk.percent for disk in sample.disks})
+        self._add_keyed(self.interfaces, {i.name: i.rx_bps + i.tx_bps for i in sample.interfaces})
+
+    def _add_keyed(self, histories: dict[str, Series], values: Mapping[str, float]) -> None:
+        for gone in histories.keys() - values.keys():
+            del histories[gone]
+        for key, value in values.items():
+            series = histories.get(key)
+            if series is None:
+                series = histories[key] = Series(self.maxlen)
+            series.append(value)
+
+    @property
+    def span(self) -> float:
+        """Seconds between the oldest and the newest sample kept."""
+        return self.times[-1] - self.times[0] if self.times else 0.0
+
+
+def _total(first: float | None, second: float | None) -> float | None:
+    if first is None and second is None:
+        return None
+    return (first or 0.0) + (second or 0.0)
+
+
+class HostReadings:
+    """Turns a sample into the Readings of its figures, against the configured thresholds."""
+
+    def __init__(self, thresholds: Mapping[str, Threshold]) -> None:
+        # A partial mapping (an older config) falls back to the defaults key by key.
+        self.thresholds: Mapping[str, Threshold] = {**DEFAULT_THRESHOLDS, **thresholds}
+
+    def cpu(self, sample: HostSample) -> Reading:
+        """Total CPU busy percent."""
+        threshold = self.thresholds["cpu"]
+        value = sample.cpu_percent
+        return Reading(
+            percent(value), _level(threshold, value), top=100.0, level_of=threshold.level
+        )
+
+    def cores(self, sample: HostSample) -> list[MeterRow]:
+        """One meter per core."""
+        threshold = self.thresholds["cpu"]
+        return [
+            MeterRow(str(index), busy / 100, percent(busy, 0), _level(threshold, busy))
+            for index, busy in enumerate(sample.per_core)
+        ]
+
+    def load(self, sample: HostSample) -> Reading:
+        """Load averages, judged per core on the one-minute figure."""
+        if sample.load is None:
+            return Reading(NA)
+        threshold = self.thresholds["load"]
+        cores = sample.cpu_count
+        text = " ".join(number(value) for value in sample.load)
+        if not cores:
+            return Reading(text, floor=1.0)
+        return Reading(
+            text,
+            threshold.level(sample.load[0] / cores),
+            floor=float(cores),
+            level_of=lambda value: threshold.level(value / cores),
+        )
+
+    def memory(self, sample: HostSample) -> Reading:
+        """RAM used of total."""
+        return self._used_of(
+            sample.mem_used, sample.mem_total, sample.mem_percent, self.thresholds["memory"]
+        )
+
+    def swap(self, sample: HostSample) -> Reading:
+        """Swap used of total; "none" when the host has no swap."""
+        if sample.swap_total == 0:
+            return Reading("none")
+        return self._used_of(
+            sample.swap_used, sample.swap_total, sample.swap_percent, self.thresholds["swap"]
+        )
+
+    def _used_of(
+        self, used: int | None, total: int | None, pct: float | None, threshold: Threshold
+    ) -> Reading:
+        text = NA if pct is None else f"{size(used)}/{size(total)} {percent(pct, 0)}"
+        return Reading(text, _level(threshold, pct), top=100.0, level_of=threshold.level)
+
+    def disk(self, disk: DiskUsage) -> Reading:
+        """Percent of one filesystem used."""
+        threshold = self.thresholds["disk"]
+        return Reading(
+            f"{percent(disk.percent, 0)} of {size(disk.total)}",
+            _level(threshold, disk.percent),
+            top=100.0,
+            level_of=threshold.level,
+        )
+
+    def disk_meter(self, disk: DiskUsage) -> MeterRow:
+        """One filesystem as a meter with its size, type and device."""
+        threshold = self.thresholds["disk"]
+        return MeterRow(
+            disk.mount,
+            disk.percent / 100,
+            percent(disk.percent, 0),
+            _level(threshold, disk.percent),
+            f"{size(disk.used):>4}/{size(disk.total):<4} {disk.fstype} {disk.device}",
+        )
+
+    @staticmethod
+    def disk_io(sample: HostSample) -> Reading:
+        """Disk read and write rates."""
+        return Reading(
+            f"r {rate(sample.disk_read_bps)} w {rate(sample.disk_write_bps)}",
+            floor=DISK_RATE_FLOOR,
+        )
+
+    @staticmethod
+    def net(sample: HostSample) -> Reading:
+        """Network receive and send rates."""
+        return Reading(
+            f"rx {rate(sample.net_rx_bps)} tx {rate(sample.net_tx_bps)}", floor=NET_RATE_FLOOR
+        )
+
+    @staticmethod
+    def rate(value: float | None, floor: float) -> Reading:
+        """A single rate."""
+        return Reading(rate(value), floor=floor)
+
+    def cgroup_cpu(self, cgroup: CgroupLimits) -> Reading:
+        """Cores used of the quota; any throttling is at least a warning."""
+        usage, limit = cgroup.cpu_usage_cores, cgroup.cpu_limit_cores
+        throttled = bool(cgroup.throttled_periods)
+        if limit:
+            threshold = self.thresholds["cgroup_cpu"]
+            text = f"{number(usage)}/{limit:g}c"
+            level = _level(threshold, None if usage is None else usage / limit * 100)
+            level_of = _scaled(threshold, 100 / limit)
+        else:
+            text, level, level_of = f"{number(usage)}c no limit", None, None
+        if throttled:
+            text += f" thr {number(cgroup.throttled_seconds, 1)}s"
+            level = "critical" if level == "critical" else "warning"
+        return Reading(text, level, top=limit or None, floor=1.0, level_of=level_of)
+
+    @staticmethod
+    def cgroup_throttled(cgroup: CgroupLimits) -> Reading:
+        """Throttling since the previous sample."""
+        periods, seconds = cgroup.throttled_periods, cgroup.throttled_seconds
+        if periods is None and seconds is None:
+            return Reading(NA)
+        text = f"{NA if periods is None else periods} periods {number(seconds)}s"
+        return Reading(
+            text, "warning" if periods or seconds else "ok", floor=0.1, level_of=_throttled
+        )
+
+    def cgroup_memory(self, cgroup: CgroupLimits) -> Reading:
+        """Bytes charged of the limit."""
+        usage, limit = cgroup.memory_usage, cgroup.memory_limit
+        if not limit:
+            return Reading(f"{size(usage)} no limit")
+        threshold = self.thresholds["cgroup_memory"]
+        pct = None if usage is None else usage / limit * 100
+        return Reading(
+            f"{size(usage)}/{size(limit)} {percent(pct, 0)}",
+            _level(threshold, pct),
+            top=float(limit),
+            level_of=_scaled(threshold, 100 / limit),
+        )
+
+
+def _scaled(threshold: Threshold, factor: float) -> LevelOf:
+    return lambda value: threshold.level(value * factor)
+
+
+def _throttled(value: float) -> Level:
+    return "warning" if value > 0 else "ok"
+
+
+class HostOverview(EventPane):
+    """The host in a few lines, for the dashboard beside the process table.
+
+    Two columns of metrics (three when wide), each with a sparkline of its recent history
+    and a ``!``/``!!`` cue at warning/critical: CPU with a glyph per core, load, memory, swap,
+    disk and network rates, the fullest filesystems, and the cgroup's CPU and memory against
+    its limits when the console runs in one.
+    """
+
+    DEFAULT_CSS = """
+    HostOverview {
+        layout: grid;
+        grid-size: 2;
+        grid-columns: 1fr;
+        grid-rows: 1;
+        grid-gutter: 0 2;
+        height: auto;
+        padding: 0 1;
+        background: $surface;
+    }
+    HostOverview > #cores { column-span: 2; }
+    """
+
+    def __init__(
+        self,
+        *,
+        thresholds: Mapping[str, Threshold],
+        history: int,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """Create the overview.
+
+        Args:
+            thresholds: Warning and critical levels by metric name (see ``opsconsole.config``).
+            history: Samples of history kept per figure.
+            id: The ID of the widget in the DOM.
+            classes: The CSS classes of the widget.
+        """
+        super().__init__(id=id, classes=classes)
+        self.model = HostHistory(history)
+        self.readings = HostReadings(thresholds)
+        self._columns = 2
+        self._cores = Meters(compact=True, label="cores", id="cores")
+        self._cpu = Metric("CPU", value_width=VALUE_WIDTH, id="cpu")
+        self._load = Metric("LOAD", value_width=VALUE_WIDTH, id="load")
+        self._memory = Metric("MEM", value_width=VALUE_WIDTH, id="memory")
+        self._swap = Metric("SWAP", value_width=VALUE_WIDTH, id="swap")
+        self._disk_io = Metric("DISK", value_width=VALUE_WIDTH, id="disk-io")
+        self._net = Metric("NET", value_width=VALUE_WIDTH, id="net")
+        self._disks = [
+            Metric("", label_width=LABEL_WIDTH + 5, value_width=VALUE_WIDTH - 5, id=f"disk-{n}")
+            for n in range(MAX_DISKS)
+        ]
+        self._cgroup_cpu = Metric("CG CPU", value_width=VALUE_WIDTH, id="cgroup-cpu")
+        self._cgroup_memory = Metric("CG MEM", value_width=VALUE_WIDTH, id="cgroup-memory")
+
+    def compose(self) -> ComposeResult:
+        yield self._cores
+        yield from (self._cpu, self._load, self._memory, self._swap, self._disk_io, self._net)
+        yield from self._disks
+        yield from (self._cgroup_cpu, self._cgroup_memory)
+
+    def on_mount(self) -> None:
+        for metric in (*self._disks, self._cgroup_cpu, self._cgroup_memory):
+            metric.display = False
+
+    def collect(self, events: Sequence[Event]) -> bool:
+        changed = False
+        for event in events:
+            if isinstance(event, HostSample):
+                self.model.add(event)
+                changed = True
+        return changed
+
+    def show(self) -> None:
+        sample, model, readings = self.model.sample, self.model, self.readings
+        if sample is None:
+            return
+        self._cores.display = bool(sample.per_core)
+        self._cores.show_meters(readings.cores(sample))
+        self._cpu.show_reading(readings.cpu(sample), model.cpu)
+        self._load.show_reading(readings.load(sample), model.load)
+        self._memory.show_reading(readings.memory(sample), model.memory)
+        self._swap.show_reading(readings.swap(sample), model.swap)
+        self._disk_io.show_reading(readings.disk_io(sample), model.disk_io)
+        self._net.show_reading(readings.net(sample), model.net)
+        fullest = sorted(sample.disks, key=lambda disk: disk.percent, reverse=True)
+        slots = self._disk_slots(cgroup_cells=0 if sample.cgroup is None else 2)
+        for slot, metric in enumerate(self._disks):
+            shown = slot < min(slots, len(fullest))
+            metric.display = shown
+            if shown:
+                disk = fullest[slot]
+                metric.show_reading(readings.disk(disk), model.disks[disk.mount], label=disk.mount)
+        cgroup = sample.cgroup
+        self._cgroup_cpu.display = self._cgroup_memory.display = cgroup is not None
+        if cgroup is not None:
+            self._cgroup_cpu.show_reading(readings.cgroup_cpu(cgroup), model.cgroup_cpu)
+            self._cgroup_memory.show_reading(readings.cgroup_memory(cgroup), model.cgroup_memory)
+
+    def _disk_slots(self, cgroup_cells: int) -> int:
+        """Disks to show: at least a row of them, and as many as fill the last row."""
+        slots = self._columns
+        while (slots + cgroup_cells) % self._columns:
+            slots += 1
+        return slots
+
+    def on_resize(self, event: Resize) -> None:
+        columns = 3 if event.size.width >= WIDE else 2
+        if columns != self._columns:
+            self._columns = columns
+            self.styles.grid_size_columns = columns
+            self._cores.styles.column_span = columns
+            # The number of disk slots follows the columns: redraw when the pane may.
+            self._stale = True
+            self.show_if_due()
