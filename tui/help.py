@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -15,7 +16,7 @@ from textual.widgets import Static
 _OWN_MODULE_PREFIX = "opsconsole."
 
 
-def binding_groups(app: App[object], screen: Screen[object]) -> Iterator[tuple[str, list[Binding]]]:
+def binding_groups(app: App[Any], screen: Screen[Any]) -> Iterator[tuple[str, list[Binding]]]:
     """(group title, bindings) for the app and each of our own widget classes on ``screen``.
 
     Textual's own widgets (the arrow keys of a table) are left out: they are what users expect

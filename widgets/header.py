@@ -89,8 +89,10 @@ class ConsoleHeader(EventPane):
     def show(self) -> None:
         now = self._now()
         title = Text(self.hostname or "?", style="bold")
-        if self._boot_time is not None and now is not None:
-            title.append(f"  up {duration(now - self._boot_time)}", style="not bold")
+        if self._boot_time is not None and self._data_time is not None:
+            # Uptime as of the newest sample: right for a recording, and a live sample is fresh.
+            uptime = duration(self._data_time - self._boot_time)
+            title.append(f"  up {uptime}", style="not bold")
         self.query_one("#title", Static).update(title)
         self.query_one("#clock", Static).update(self._clock_text(now))
 
