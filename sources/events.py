@@ -54,7 +54,9 @@ class NetRate(msgspec.Struct, frozen=True, kw_only=True):
     rx_bps: float
     tx_bps: float
     errors: int = 0
+    """Receive and transmit errors since the previous sample (a count, not a rate)."""
     drops: int = 0
+    """Packets dropped in and out since the previous sample."""
 
 
 class CgroupLimits(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,7 +111,9 @@ class ProcessRow(msgspec.Struct, frozen=True, kw_only=True):
     user: str
     name: str
     command: str
+    """Arguments joined by spaces, control characters escaped; empty for kernel threads."""
     state: str
+    """One-letter state as ps shows it (R, S, D, Z, T, I...); ``?`` when not readable."""
     cpu_percent: float
     """Percent of one core, as top shows it (can exceed 100 on several cores)."""
     rss: int

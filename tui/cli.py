@@ -20,8 +20,8 @@ from opsconsole.config import (
     config_file,
     load_config,
     parse_setting,
-    printable,
 )
+from opsconsole.sources.text import safe_text
 
 EXIT_USAGE = 2
 """Exit status for a bad option or a bad configuration, as argparse uses."""
@@ -57,7 +57,7 @@ def _speed(text: str) -> float:
     try:
         speed = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f'expected a number, got "{printable(text)}"') from None
+        raise argparse.ArgumentTypeError(f'expected a number, got "{safe_text(text)}"') from None
     if not 0 <= speed <= MAX_SPEED:  # also refuses NaN
         raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SPEED:g}, got {text}")
     return speed
@@ -66,9 +66,9 @@ def _speed(text: str) -> float:
 def _recording(text: str) -> Path:
     path = Path(text)
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{printable(text)}: is a directory, not a file")
+        raise argparse.ArgumentTypeError(f"{safe_text(text)}: is a directory, not a file")
     if not path.exists():
-        raise argparse.ArgumentTypeError(f"{printable(text)}: no such file")
+        raise argparse.ArgumentTypeError(f"{safe_text(text)}: no such file")
     return path
 
 

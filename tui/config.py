@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, Protocol
 
 from opsconsole import paths
+from opsconsole.sources.text import safe_text
 
 ENV_PREFIX: Final = "OPSCONSOLE_"
 ENV_CONFIG: Final = "OPSCONSOLE_CONFIG"
@@ -101,7 +102,7 @@ class ConfigError(Exception):
         self.key = key
         self.reason = reason
         parts = [where, key, reason] if key else [where, reason]
-        super().__init__("config error: " + printable(": ".join(parts)))
+        super().__init__("config error: " + safe_text(": ".join(parts)))
 
 
 # --- the settings ------------------------------------------------------------------------
@@ -514,16 +515,3 @@ def _show(value: object) -> str:
     if isinstance(value, datetime | date | time):
         return "a date or time"
     return type(value).__name__
-
-
-def printable(text: str) -> str:
-    """``text`` on one line with nothing a terminal would act on: controls become escapes."""
-    out = []
-    for char in text:
-        if char.isprintable():
-            out.append(char)
-        elif "\udc80" <= char <= "\udcff":  # a byte that was not valid in the file system encoding
-            out.append(f"\\x{ord(char) - 0xDC00:02x}")
-        else:
-            out.append(char.encode("unicode_escape").decode("ascii"))
-    return "".join(out)

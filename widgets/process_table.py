@@ -19,8 +19,8 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
-from opsconsole.config import printable
 from opsconsole.sources.events import Event, ProcessRow, ProcessTable
+from opsconsole.sources.text import safe_text
 from opsconsole.widgets.format import count, number, size
 from opsconsole.widgets.pane import EventPane
 
@@ -70,8 +70,7 @@ def row_key(row: ProcessRow) -> str:
 
 
 def _safe(text: str) -> str:
-    text = text[:COMMAND_LIMIT]
-    return text if text.isprintable() else printable(text)
+    return safe_text(text[:COMMAND_LIMIT])
 
 
 def cell_values(row: ProcessRow) -> tuple[str, ...]:
