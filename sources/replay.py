@@ -36,7 +36,7 @@ class ReplaySource:
         self.path = path
         self.speed = speed
         self.host = host
-        self.id = f"replay:{path}"
+        self.id = f"replay:{path.name}"
         self._closed = asyncio.Event()
         self.bad_lines = 0
         """Lines skipped because they were not valid events."""
