@@ -520,7 +520,7 @@ async def test_long_command_lines_scroll_sideways() -> None:
     pane, app = table_pane()
     async with app.run_test(size=(80, 24)) as pilot:
         table = pane.query_one(DataTable)
-        feed(pane, process_table([proc(1, command="java " + "-Dx=y " * 60 + "Main")]))
+        feed(pane, process_table([proc(1, command="java " + "-Dx=y " * 30 + "Main")]))
         await pilot.pause()
         assert "Main" not in drawn(pane)
         table.focus()

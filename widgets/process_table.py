@@ -27,10 +27,11 @@ from opsconsole.widgets.pane import EventPane
 SortKey = Literal["cpu", "memory", "pid", "user", "command"]
 """What the rows can be sorted by; each is also the key of the column that shows it."""
 
-COMMAND_LIMIT: Final = 1024
-"""Characters of a command line shown at most; the rest of a hostile megabyte is dropped."""
+COMMAND_LIMIT: Final = 256
+"""Characters of a command line shown at most (left/right scroll to them); the rest is cut."""
 
-# (key, header, width): None lets the column grow, and the last one scrolls with left/right.
+# (key, header, width). Every width is fixed: DataTable caches rendered cells without their
+# width, so a column that grows with its content can leave a stale, truncated cell on screen.
 COLUMNS: Final = (
     ("pid", "PID", 7),
     ("user", "USER", 9),
@@ -38,7 +39,7 @@ COLUMNS: Final = (
     ("memory", "MEM%", 5),
     ("rss", "RSS", 5),
     ("state", "STATE", 5),
-    ("command", "COMMAND", None),
+    ("command", "COMMAND", COMMAND_LIMIT),
 )
 _NUMERIC: Final = frozenset({"pid", "cpu", "memory", "rss"})
 _DESCENDING: Final = frozenset({"cpu", "memory"})
