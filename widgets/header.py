@@ -57,6 +57,7 @@ class ConsoleHeader(EventPane):
         super().__init__(id=id)
         self._boot_time: float | None = None
         self._data_time: float | None = None
+        self._clock_width = 0
         self.set_reactive(ConsoleHeader.hostname, hostname)
         self.set_reactive(ConsoleHeader.live, live)
         self.set_reactive(ConsoleHeader.read_only, read_only)
@@ -93,8 +94,12 @@ class ConsoleHeader(EventPane):
             # Uptime as of the newest sample: right for a recording, and a live sample is fresh.
             uptime = duration(self._data_time - self._boot_time)
             title.append(f"  up {uptime}", style="not bold")
-        self.query_one("#title", Static).update(title)
-        self.query_one("#clock", Static).update(self._clock_text(now))
+        # The title is 1fr wide and the clock's width only changes with its format: neither
+        # update needs a layout of the screen, which would cost more than the update itself.
+        self.query_one("#title", Static).update(title, layout=False)
+        clock = self._clock_text(now)
+        self.query_one("#clock", Static).update(clock, layout=len(clock) != self._clock_width)
+        self._clock_width = len(clock)
 
     def _now(self) -> float | None:
         return time.time() if self.live else self._data_time
