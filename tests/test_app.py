@@ -199,20 +199,22 @@ async def test_command_palette_offers_every_action(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         titles = {command.title for command in app.get_system_commands(app.screen)}
         for expected in (
-            "View: Dashboard",
-            "View: Processes",
-            "View: Host",
-            "View: Sources",
-            "Help: keys",
-            "Freeze display",
-            "Next theme",
+            "Everywhere: Dashboard",
+            "Everywhere: Processes",
+            "Everywhere: Host",
+            "Everywhere: Sources",
+            "Everywhere: Help",
+            "Everywhere: Freeze",
+            "Everywhere: Theme",
+            "Processes: Sort by memory",
+            "Processes: Filter",
             "Quit",
         ):
-            assert expected in titles
+            assert expected in titles, expected
         await pilot.press("colon")
         await pilot.pause(0.1)
         assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"View: Host")
+        await pilot.press(*"Everywhere: Host")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause(0.1)
@@ -279,3 +281,17 @@ async def test_q_quits(tmp_path: Path) -> None:
         await pilot.pause(0.1)
     assert app.return_code in (0, None)
     assert not app.is_running
+
+
+async def test_pane_actions_run_from_the_palette_on_the_visible_pane(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_live(app, pilot)
+        await pilot.press("2")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Sort by memory")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.query_one("#processes-table", ProcessTablePane).sort_key == "memory"
+        assert app.query_one("#dashboard-processes", ProcessTablePane).sort_key == "cpu"

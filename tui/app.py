@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -58,7 +60,7 @@ class OpsConsoleApp(App[int]):
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f", "toggle_freeze", "Freeze", id="app.freeze"),
         Binding("t", "cycle_theme", "Theme", show=False, id="app.theme"),
-        Binding("colon", "command_palette", "Commands", show=False, id="app.commands"),
+        Binding("ctrl+p,colon", "command_palette", "Commands", show=False, id="app.commands"),
         *(
             Binding(key, f"show_view('{view}')", title, id=f"app.view.{view}")
             for view, title, key in VIEWS
@@ -216,22 +218,17 @@ class OpsConsoleApp(App[int]):
             self._theme_errors.append(f"Unknown theme {name!r}; using {DEFAULT_THEME}.")
             self.theme = DEFAULT_THEME
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every key binding of ours, as the help screen lists them."""
         yield from super().get_system_commands(screen)
-        for view, title, key in VIEWS:
-            yield SystemCommand(
-                f"View: {title}", f"Switch to the {title} view ({key})", self._view_command(view)
-            )
-        yield SystemCommand("Help: keys", "List every key (?)", self.action_help)
-        yield SystemCommand(
-            "Freeze display",
-            "Hold the screen still while collection goes on (f)",
-            self.action_toggle_freeze,
-        )
-        yield SystemCommand("Next theme", "Cycle through the themes (t)", self.action_cycle_theme)
-
-    def _view_command(self, view: str) -> Callable[[], None]:
-        return lambda: self.action_show_view(view)
+        for title, node, bindings in binding_groups(self, screen):
+            for binding in bindings:
+                key = self.get_key_display(binding)
+                yield SystemCommand(
+                    f"{title}: {binding.description}",
+                    f"key {key}",
+                    partial(self.run_action, binding.action, node),
+                )
 
 
 BUILTIN_NAMES = frozenset(theme.name for theme in BUILTIN_THEMES)

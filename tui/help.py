@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -11,19 +11,31 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 _OWN_MODULE_PREFIX = "opsconsole."
 
 
-def binding_groups(app: App[Any], screen: Screen[Any]) -> Iterator[tuple[str, list[Binding]]]:
-    """(group title, bindings) for the app and each of our own widget classes on ``screen``.
+class BindingGroup(NamedTuple):
+    """The keys of one kind of node, and the node on screen that answers to them."""
 
-    Textual's own widgets (the arrow keys of a table) are left out: they are what users expect
-    anyway, and listing them would bury the keys that are ours.
+    title: str
+    node: DOMNode
+    bindings: list[Binding]
+
+
+def binding_groups(app: App[Any], screen: Screen[Any]) -> Iterator[BindingGroup]:
+    """The app's keys, then those of each of our own widget classes on ``screen``.
+
+    Where a class has several instances (a process table in two views), the group names one
+    that is displayed, so running its actions from the command palette acts on what the user
+    sees. Textual's own widgets (the arrow keys of a table) are left out: they are what users
+    expect anyway, and listing them would bury the keys that are ours.
     """
     seen: set[type[DOMNode]] = set()
     nodes: list[DOMNode] = [app, screen, *screen.walk_children()]
+    nodes.sort(key=lambda node: not _displayed(node))  # stable: displayed ones first
     for node in nodes:
         for cls in type(node).__mro__:
             if (
@@ -37,7 +49,11 @@ def binding_groups(app: App[Any], screen: Screen[Any]) -> Iterator[tuple[str, li
             seen.add(cls)
             bindings = [b for b in Binding.make_bindings(cls.__dict__["BINDINGS"]) if b.description]
             if bindings:
-                yield _group_title(cls), bindings
+                yield BindingGroup(_group_title(cls), node, bindings)
+
+
+def _displayed(node: DOMNode) -> bool:
+    return all(n.display for n in node.ancestors_with_self if isinstance(n, Widget))
 
 
 def _group_title(cls: type[DOMNode]) -> str:
@@ -70,14 +86,14 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen .keys { color: $foreground; }
     """
 
-    def __init__(self, groups: list[tuple[str, list[Binding]]]) -> None:
+    def __init__(self, groups: list[BindingGroup]) -> None:
         super().__init__()
         self._groups = groups
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "Keys  (esc to close)"
-            for title, bindings in self._groups:
+            for title, _, bindings in self._groups:
                 yield Static(title, classes="group", markup=False)
                 yield Static(self._keys_text(bindings), classes="keys")
 
