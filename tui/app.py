@@ -20,7 +20,7 @@ from opsconsole.config import Config
 from opsconsole.help import HelpScreen, binding_groups
 from opsconsole.hub import Hub
 from opsconsole.sources.base import Source
-from opsconsole.sources.events import Event
+from opsconsole.sources.events import Event, SourceHealth, SourceStatus
 from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME
 from opsconsole.themes.loader import load_user_themes
 from opsconsole.widgets.header import ConsoleHeader
@@ -149,12 +149,21 @@ class OpsConsoleApp(App[int]):
     # -- the pump from hub to panes -----------------------------------------------------
 
     async def _pump(self) -> None:
+        # Data is delivered at most every BATCH_INTERVAL, so a burst reaches the panes as one
+        # update; a batch of status changes alone (rare, cheap) does not hold back the data
+        # that follows it, which keeps the first full screen quick.
+        loop = asyncio.get_running_loop()
+        last_data = -BATCH_INTERVAL
         while True:
-            batch = await self._subscription.batch()
-            if not batch:
+            await self._subscription.wait()
+            if self._subscription.closed:
                 return  # the hub stopped
+            if (wait := last_data + BATCH_INTERVAL - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            batch = self._subscription.drain()
             self.deliver(batch)
-            await asyncio.sleep(BATCH_INTERVAL)
+            if not all(isinstance(event, SourceStatus | SourceHealth) for event in batch):
+                last_data = loop.time()
 
     def deliver(self, batch: Sequence[Event]) -> None:
         """Hand one batch of events to every pane on the main screen."""

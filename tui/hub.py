@@ -85,11 +85,15 @@ class Subscription:
         self._ready.clear()
         return events
 
-    async def batch(self) -> list[Event]:
-        """Wait until at least one event is queued (or the hub stops), then take them all."""
+    async def wait(self) -> None:
+        """Return once at least one event is queued, or the subscription is closed."""
         while not self._queue and not self.closed:
             await self._ready.wait()
             self._ready.clear()
+
+    async def batch(self) -> list[Event]:
+        """Wait until at least one event is queued (or the hub stops), then take them all."""
+        await self.wait()
         return self.drain()
 
     def close(self) -> None:

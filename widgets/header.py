@@ -58,6 +58,7 @@ class ConsoleHeader(EventPane):
         self._boot_time: float | None = None
         self._data_time: float | None = None
         self._clock_width = 0
+        self._shown_at = 0.0
         self.set_reactive(ConsoleHeader.hostname, hostname)
         self.set_reactive(ConsoleHeader.live, live)
         self.set_reactive(ConsoleHeader.read_only, read_only)
@@ -72,7 +73,7 @@ class ConsoleHeader(EventPane):
     def on_mount(self) -> None:
         if self.live:
             # Only the live clock ticks; a replayed screen changes only with its data.
-            self.set_interval(1.0, self.show)
+            self.set_interval(1.0, self._tick)
         self._show_badges()
         self.show()
 
@@ -87,7 +88,14 @@ class ConsoleHeader(EventPane):
                 changed = True
         return changed
 
+    def _tick(self) -> None:
+        # Data arriving every second already redraws the clock; a separate redraw half a
+        # second later would double the screen updates of an idle console.
+        if time.monotonic() - self._shown_at >= 0.9:
+            self.show()
+
     def show(self) -> None:
+        self._shown_at = time.monotonic()
         now = self._now()
         title = Text(self.hostname or "?", style="bold")
         if self._boot_time is not None and self._data_time is not None:
