@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Static
 
 from opsconsole.sources.events import Event, HostSample
@@ -58,7 +59,7 @@ class ConsoleHeader(EventPane):
         self._boot_time: float | None = None
         self._data_time: float | None = None
         self._clock_width = 0
-        self._shown_at = 0.0
+        self._clock_timer: Timer | None = None
         self.set_reactive(ConsoleHeader.hostname, hostname)
         self.set_reactive(ConsoleHeader.live, live)
         self.set_reactive(ConsoleHeader.read_only, read_only)
@@ -73,7 +74,7 @@ class ConsoleHeader(EventPane):
     def on_mount(self) -> None:
         if self.live:
             # Only the live clock ticks; a replayed screen changes only with its data.
-            self.set_interval(1.0, self._tick)
+            self._clock_timer = self.set_interval(1.0, self.show)
         self._show_badges()
         self.show()
 
@@ -88,14 +89,11 @@ class ConsoleHeader(EventPane):
                 changed = True
         return changed
 
-    def _tick(self) -> None:
-        # Data arriving every second already redraws the clock; a separate redraw half a
-        # second later would double the screen updates of an idle console.
-        if time.monotonic() - self._shown_at >= 0.9:
-            self.show()
-
     def show(self) -> None:
-        self._shown_at = time.monotonic()
+        if self._clock_timer is not None:
+            # Data arriving every second redraws the clock already; restarting the timer keeps
+            # it from adding a second redraw per second, and it still ticks when data stops.
+            self._clock_timer.reset()
         now = self._now()
         title = Text(self.hostname or "?", style="bold")
         if self._boot_time is not None and self._data_time is not None:
