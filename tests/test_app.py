@@ -13,8 +13,10 @@ from opsconsole.help import HelpScreen
 from opsconsole.sources.events import HostSample, ProcessRow, ProcessTable, SourceState
 from opsconsole.themes.builtin import builtin_names
 from opsconsole.widgets.header import ConsoleHeader
+from opsconsole.widgets.host_detail import HostDetail
 from opsconsole.widgets.host_overview import HostOverview
 from opsconsole.widgets.process_table import ProcessTablePane
+from opsconsole.widgets.row_table import RowTable
 from tests.scripted import ScriptedSource, wait_for
 
 
@@ -249,12 +251,26 @@ async def test_process_table_is_updated_in_place(tmp_path: Path) -> None:
     app = make_app(tmp_path, n=1)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_live(app, pilot)
-        table = app.query_one("#dashboard-processes", ProcessTablePane)
-        data_table = table.query_one("DataTable")
-        rows_before = dict(data_table.rows)
+        table = app.query_one("#dashboard-processes", ProcessTablePane).query_one(RowTable)
+        rows_before, built = table.rows, table.rendered_rows
         app.deliver(host_events(1, start=1_700_000_100.0))
         await pilot.pause(0.2)
-        assert dict(data_table.rows) == rows_before  # same row objects, no rebuild
+        assert table.rows == rows_before  # the same processes, the same text
+        assert table.rendered_rows == built  # so no row was drawn again
+
+
+async def test_the_visible_view_has_the_keyboard(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_live(app, pilot)
+        dashboard_table = app.query_one("#dashboard-processes").query_one(RowTable)
+        assert app.focused is dashboard_table  # j/k work at once, no tab needed
+        await pilot.press("2")
+        await pilot.pause(0.1)
+        assert app.focused is app.query_one("#processes-table").query_one(RowTable)
+        await pilot.press("3")
+        await pilot.pause(0.1)
+        assert app.focused is app.query_one(HostDetail)
 
 
 async def test_replay_source_shows_replay_badge(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Resize
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from opsconsole.config import Config
@@ -62,7 +63,8 @@ class OpsConsoleApp(App[int]):
         Binding("t", "cycle_theme", "Theme", show=False, id="app.theme"),
         Binding("ctrl+p,colon", "command_palette", "Commands", show=False, id="app.commands"),
         *(
-            Binding(key, f"show_view('{view}')", title, id=f"app.view.{view}")
+            # Not in the footer: the tabs already show each view's number.
+            Binding(key, f"show_view('{view}')", title, show=False, id=f"app.view.{view}")
             for view, title, key in VIEWS
         ),
     ]
@@ -137,6 +139,7 @@ class OpsConsoleApp(App[int]):
                 message, title="Theme not loaded", severity="warning", timeout=10, markup=False
             )
         self._check_size(self.size.width, self.size.height)
+        self._focus_view(self.query_one("#dashboard", TabPane))
         self._subscription = self.hub.subscribe()
         await self.hub.start()
         self._pump_task = asyncio.create_task(self._pump(), name="opsconsole:pump")
@@ -174,6 +177,14 @@ class OpsConsoleApp(App[int]):
         # Panes of a hidden view skip redraws; bring the newly shown ones up to date.
         for pane in event.pane.query(EventPane):
             pane.show_if_due()
+        self._focus_view(event.pane)
+
+    def _focus_view(self, view: Widget) -> None:
+        """Give the keyboard to the first focusable widget of ``view``, so j/k act at once."""
+        for widget in view.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
 
     # -- size ---------------------------------------------------------------------------
 

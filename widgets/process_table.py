@@ -1,8 +1,8 @@
 """The process table: the busiest processes, sorted and filtered, updated in place.
 
-Rebuilding a DataTable every second is what makes other Textual consoles expensive; here each
-row is keyed by pid and start time, and an update touches only the cells that changed, adds
-the processes that appeared and removes those that exited. The cursor stays on its process.
+Rebuilding a table every second is what makes other Textual consoles expensive; here each row
+is keyed by pid and start time and drawn by a RowTable, which renders again only the rows whose
+text changed. The cursor stays on its process.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import ColumnKey
+from textual.widgets import Input, Static
 
 from opsconsole.sources.events import Event, ProcessRow, ProcessTable
 from opsconsole.sources.text import safe_text
 from opsconsole.widgets.format import count, number, size
 from opsconsole.widgets.pane import EventPane
+from opsconsole.widgets.row_table import Column, Row, RowTable
 
 SortKey = Literal["cpu", "memory", "pid", "user", "command"]
 """What the rows can be sorted by; each is also the key of the column that shows it."""
@@ -30,18 +30,17 @@ SortKey = Literal["cpu", "memory", "pid", "user", "command"]
 COMMAND_LIMIT: Final = 256
 """Characters of a command line shown at most (left/right scroll to them); the rest is cut."""
 
-# (key, header, width). Every width is fixed: DataTable caches rendered cells without their
-# width, so a column that grows with its content can leave a stale, truncated cell on screen.
+# Fixed widths, so that a row's look never depends on the others: a tick redraws only the
+# rows that changed.
 COLUMNS: Final = (
-    ("pid", "PID", 7),
-    ("user", "USER", 9),
-    ("cpu", "CPU%", 6),
-    ("memory", "MEM%", 5),
-    ("rss", "RSS", 5),
-    ("state", "STATE", 5),
-    ("command", "COMMAND", COMMAND_LIMIT),
+    Column("pid", "PID", 7, "right"),
+    Column("user", "USER", 9),
+    Column("cpu", "CPU%", 6, "right"),
+    Column("memory", "MEM%", 5, "right"),
+    Column("rss", "RSS", 5, "right"),
+    Column("state", "STATE", 5),
+    Column("command", "COMMAND", COMMAND_LIMIT),
 )
-_NUMERIC: Final = frozenset({"pid", "cpu", "memory", "rss"})
 _DESCENDING: Final = frozenset({"cpu", "memory"})
 """Sort keys whose natural order is biggest first."""
 
@@ -62,7 +61,7 @@ _STATE_CODES: Final = {
     "waiting": "W",
 }
 _ALARMING_STATES: Final = frozenset({"D", "Z"})
-"""Uninterruptible sleep and zombies: shown bold, they are what an on-call engineer looks for."""
+"""Uninterruptible sleep and zombies: alarm rows, they are what an on-call engineer looks for."""
 
 
 def row_key(row: ProcessRow) -> str:
@@ -89,17 +88,10 @@ def cell_values(row: ProcessRow) -> tuple[str, ...]:
     )
 
 
-def _cell(column: str, value: str) -> Text:
-    # A Text, never a markup string: "[red]" in a command line is shown as typed.
-    if column in _NUMERIC:
-        return Text(value, justify="right", no_wrap=True)
-    if column == "state" and value in _ALARMING_STATES:
-        return Text(value, style="bold", no_wrap=True)
-    return Text(value, no_wrap=True, overflow="ellipsis")
-
-
-def _header(column: str, label: str, style: str = "") -> Text:
-    return Text(label, justify="right" if column in _NUMERIC else "left", style=style)
+def table_row(row: ProcessRow) -> Row:
+    """The row that shows ``row``: its cells as plain text (never markup), D and Z alarming."""
+    alarm = _STATE_CODES.get(row.state, row.state) in _ALARMING_STATES
+    return Row(row_key(row), cell_values(row), alarm=alarm)
 
 
 def _sort_value(key: SortKey, row: ProcessRow) -> tuple[float | str, int]:
@@ -140,11 +132,12 @@ class ProcessTablePane(EventPane):
 
     Keys (when the table has focus): ``c`` CPU, ``m`` memory, ``p`` pid, ``u`` user, ``n``
     command sort, ``r`` reverses; ``/`` filters by regular expression (``!`` inverts; esc
-    clears); ``j``/``k``, ``g``/``G`` move like vim; left/right scroll long command lines;
-    enter posts ``Selected`` with the process.
+    clears); the table's keys move the cursor (``j``/``k``, ``g``/``G`` like vim) and scroll
+    long command lines (left/right, home/end); enter posts ``Selected`` with the process.
 
     The cursor stays on its process while the rows move under it; a cursor left on the first
-    row stays on top, so that a glance (and ``g``) shows the busiest.
+    row stays on top, so that a glance (and ``g``) shows the busiest. Processes in
+    uninterruptible sleep (D) and zombies (Z) are alarm rows.
     """
 
     HELP_GROUP: ClassVar[str] = "Processes"
@@ -158,10 +151,6 @@ class ProcessTablePane(EventPane):
         Binding("n", "sort('command')", "Sort by command", show=False, id="processes.sort_command"),
         Binding("r", "reverse", "Reverse the sort", show=False, id="processes.reverse"),
         Binding("escape", "clear_filter", "Clear the filter", show=False, id="processes.clear"),
-        Binding("j", "cursor('down')", "Down", show=False, id="processes.down"),
-        Binding("k", "cursor('up')", "Up", show=False, id="processes.up"),
-        Binding("g", "cursor('top')", "First process", show=False, id="processes.top"),
-        Binding("G", "cursor('bottom')", "Last process", show=False, id="processes.bottom"),
     ]
 
     DEFAULT_CSS = """
@@ -170,7 +159,7 @@ class ProcessTablePane(EventPane):
         layout: vertical;
         & > #status { height: 1; padding: 0 1; background: $panel; color: $foreground; }
         & > #status.-error { color: $error; text-style: bold; }
-        & > DataTable { height: 1fr; background: $surface; scrollbar-size-horizontal: 0; }
+        & > RowTable { height: 1fr; scrollbar-size-horizontal: 0; }
         & > #filter { dock: bottom; display: none; border: none; height: 1; padding: 0 1; }
         & > #filter.-open { display: block; }
     }
@@ -208,13 +197,11 @@ class ProcessTablePane(EventPane):
         self._shown: ProcessTable | None = None
         self._filter: ProcessFilter | None = None
         self._filter_error: str | None = None
-        self._followed: str | None = None
-        """Key of the process the cursor followed at the last update."""
-        self._cells: dict[str, tuple[str, ...]] = {}
-        """Text of each row's cells as last put in the table, by row key."""
-        self._processes: dict[str, ProcessRow] = {}
-        """The process of each row in the table, by row key."""
-        self._table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
+        self._processes: dict[str, tuple[ProcessRow, Row]] = {}
+        """Each process in the table and the row that shows it, by row key."""
+        self._status_shown: tuple[str, bool] | None = None
+        """The status line's text and error flag as last shown."""
+        self._table = RowTable(COLUMNS)
         self._status = Static(id="status", markup=False)
         self._input = Input(
             placeholder="regex on pid, user, command (!x excludes) · enter keeps · esc clears",
@@ -222,8 +209,6 @@ class ProcessTablePane(EventPane):
         )
 
     def compose(self) -> ComposeResult:
-        for key, header, width in COLUMNS:
-            self._table.add_column(_header(key, header), width=width, key=key)
         yield self._status
         yield self._table
         yield self._input
@@ -257,79 +242,48 @@ class ProcessTablePane(EventPane):
         return sorted(rows, key=lambda row: _sort_value(key, row), reverse=self._descending)
 
     def _refresh_rows(self) -> None:
-        """Bring the table to ``shown_rows`` with as few changes as possible."""
-        table = self._table
-        follow = self._followed_key()
-        rows = self.shown_rows
-        wanted = {row_key(row): row for row in rows}
-        for key in self._cells.keys() - wanted.keys():
-            table.remove_row(key)
-            del self._cells[key]
-        for key, row in wanted.items():
-            values = cell_values(row)
-            old = self._cells.get(key)
-            if old is None:
-                table.add_row(
-                    *(_cell(c, v) for (c, _, _), v in zip(COLUMNS, values, strict=True)), key=key
-                )
-            elif old != values:
-                for (column, _, _), before, after in zip(COLUMNS, old, values, strict=True):
-                    if before != after:
-                        table.update_cell(key, column, _cell(column, after))
-            self._cells[key] = values
-        order = list(wanted)
-        if [row.key.value for row in table.ordered_rows] != order:
-            # Every pid is in the table once, so the pid cell identifies the row to sort.
-            rank = {str(row.pid): index for index, row in enumerate(rows)}
-            table.sort("pid", key=lambda cell: rank[cell.plain])
-        self._processes = wanted
-        self._followed = follow if follow in wanted else None
-        if follow in wanted:
-            table.move_cursor(row=order.index(follow), animate=False)
+        """Give the table ``shown_rows``, formatting only the processes that changed."""
+        before = self._processes
+        shown: dict[str, tuple[ProcessRow, Row]] = {}
+        for process in self.shown_rows:
+            key = row_key(process)
+            old = before.get(key)
+            # Equal structs show equal text: most of a tick's processes are not formatted again.
+            shown[key] = (
+                old if old is not None and old[0] == process else (process, table_row(process))
+            )
+        self._processes = shown
+        self._table.set_rows(row for _, row in shown.values())
         self._show_status()
-
-    def _followed_key(self) -> str | None:
-        """Key of the process the cursor stays on, or None to leave the cursor where it is.
-
-        A cursor on the first row stays on top (the busiest, whoever that is) unless it got
-        there by following its process.
-        """
-        table = self._table
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if table.cursor_row == 0 and key != self._followed:
-            return None
-        return key
 
     def _show_status(self) -> None:
         shown = self._shown
-        status = Text(no_wrap=True, overflow="ellipsis")
         if self._filter_error is not None:
             kept = f"kept /{self._filter.text}/" if self._filter else "showing all"
-            status.append(f"invalid regex ({kept}): {self._filter_error}")
+            text = f"invalid regex ({kept}): {self._filter_error}"
         elif shown is None:
-            status.append("Waiting for the process list…")
+            text = "Waiting for the process list…"
         else:
-            status.append(f"{count(self._table.row_count)} of {count(shown.total)} processes")
+            text = f"{count(self._table.row_count)} of {count(shown.total)} processes"
             if self._filter is not None:
-                status.append(f" matching /{self._filter.text}/")
+                text += f" matching /{self._filter.text}/"
             if shown.running:
-                status.append(f" · {count(shown.running)} running")
+                text += f" · {count(shown.running)} running"
             if shown.denied:
-                status.append(f" · {count(shown.denied)} not readable")
-        self._status.update(status)
-        self._status.set_class(self._filter_error is not None, "-error")
+                text += f" · {count(shown.denied)} not readable"
+        error = self._filter_error is not None
+        if self._status_shown != (text, error):
+            # Static.update lays the screen out again: only when the line says something new.
+            self._status_shown = (text, error)
+            self._status.update(Text(text, no_wrap=True, overflow="ellipsis"))
+            self._status.set_class(error, "-error")
 
     def _show_headers(self) -> None:
         arrow = "▼" if self._descending else "▲"
-        for key, header, _ in COLUMNS:
-            if key == self.sort_key:
-                label = _header(key, f"{header}{arrow}", style="bold")
-            else:
-                label = _header(key, header)
-            self._table.columns[ColumnKey(key)].label = label
-        self._table.refresh()
+        self._table.columns = [
+            column._replace(label=column.label + arrow) if column.key == self.sort_key else column
+            for column in COLUMNS
+        ]
 
     @property
     def _descending(self) -> bool:
@@ -346,11 +300,11 @@ class ProcessTablePane(EventPane):
             self._show_headers()
             self._refresh_rows()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_row_table_selected(self, event: RowTable.Selected) -> None:
         event.stop()
-        process = self._processes.get(event.row_key.value or "")
-        if process is not None:
-            self.post_message(self.Selected(self, process))
+        shown = self._processes.get(event.key)
+        if shown is not None:
+            self.post_message(self.Selected(self, shown[0]))
 
     # -- filter ---------------------------------------------------------------------------
 
@@ -416,13 +370,3 @@ class ProcessTablePane(EventPane):
     def action_reverse(self) -> None:
         """Reverse the order of the sort."""
         self.sort_reverse = not self.sort_reverse
-
-    def action_cursor(self, where: Literal["up", "down", "top", "bottom"]) -> None:
-        """Move the cursor like vim's j, k, g and G."""
-        table = self._table
-        if where == "up":
-            table.action_cursor_up()
-        elif where == "down":
-            table.action_cursor_down()
-        else:
-            table.move_cursor(row=0 if where == "top" else table.row_count - 1)
