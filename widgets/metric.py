@@ -179,9 +179,26 @@ class LevelStyled(Widget):
     LevelStyled > .level--critical { color: $error; text-style: bold; }
     """
 
+    _level_styles: dict[tuple[str, bool], Style] | None = None
+
+    def component_style(self, name: str, *, partial: bool = False) -> Style:
+        """``get_component_rich_style``, kept until the styles change: asking Textual each
+        time costs more than drawing a sparkline, and every metric asks on every tick."""
+        if self._level_styles is None:
+            self._level_styles = {}
+        style = self._level_styles.get((name, partial))
+        if style is None:
+            style = self.get_component_rich_style(name, partial=partial)
+            self._level_styles[(name, partial)] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._level_styles = None
+
     def level_style(self, level: Level | None) -> Style:
         """The style of a figure at ``level`` (None: a figure without thresholds)."""
-        return self.get_component_rich_style(f"level--{level or 'plain'}")
+        return self.component_style(f"level--{level or 'plain'}")
 
 
 class Reading(NamedTuple):
@@ -271,7 +288,7 @@ class Metric(LevelStyled):
         width, height = self.size
         label = fit_left(self.label, self._label_width).ljust(self._label_width)
         head = Text.assemble(
-            (label, self.get_component_rich_style("level--label")),
+            (label, self.component_style("level--label")),
             " ",
             # Aligned in a column on one line; right after the label above a tall sparkline.
             self.value.rjust(self._value_width) if height <= 1 else self.value,
@@ -423,8 +440,8 @@ class Meters(LevelStyled):
     def _meter_cell(self, row: MeterRow, bar_width: int) -> Text:
         label = fit_left(row.label, self._label_width).ljust(self._label_width)
         style = self.level_style(row.level)
-        label_style = self.get_component_rich_style("level--label")
-        track = self.get_component_rich_style("level--track", partial=True)
+        label_style = self.component_style("level--label")
+        track = self.component_style("level--track", partial=True)
         text = Text.assemble(
             (label, label_style),
             " ",
@@ -444,7 +461,7 @@ class Meters(LevelStyled):
             return Text()
         text = Text(no_wrap=True, overflow="crop")
         if self._label:
-            text.append(f"{self._label} ", self.get_component_rich_style("level--label"))
+            text.append(f"{self._label} ", self.component_style("level--label"))
         group = -(-len(rows) // max(1, width - text.cell_len))
         for start in range(0, len(rows), group):
             members = rows[start : start + group]

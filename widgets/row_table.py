@@ -200,6 +200,7 @@ class RowTable(ScrollView, can_focus=True):
     def set_rows(self, rows: Iterable[Row]) -> None:
         """Show ``rows`` (keys unique) in this order, the cursor following its row."""
         follow = self._followed_key()
+        before = self._rows
         self._rows = tuple(rows)
         self._index = {row.key: index for index, row in enumerate(self._rows)}
         strips = self._strips
@@ -211,7 +212,14 @@ class RowTable(ScrollView, can_focus=True):
             self.cursor_row = self._index[follow]
         else:
             self.cursor_row = self.cursor_row  # validated: kept within the rows there are
-        self.refresh()
+        if len(before) != len(self._rows):
+            self.refresh()
+            return
+        # Repaint only the lines whose row changed: on an idle host that is a handful of
+        # processes whose figures moved, not the whole screen of them.
+        for index, (old, new) in enumerate(zip(before, self._rows, strict=True)):
+            if old != new:
+                self.refresh_line(index + 1)  # line 0 is the header
 
     def _followed_key(self) -> str | None:
         """Key of the row the cursor stays on, or None to leave the cursor where it is."""
