@@ -133,6 +133,12 @@ class OpsConsoleApp(App[int]):
                 yield SourcesPane(id="sources-table")
         yield Footer()
 
+    async def on_load(self) -> None:
+        # Start sampling before the screen is built, so the first figures are ready by the
+        # time it is: the sources work in threads while the UI thread composes.
+        self._subscription = self.hub.subscribe()
+        await self.hub.start()
+
     async def on_mount(self) -> None:
         for message in self._theme_errors:
             self.notify(
@@ -140,8 +146,6 @@ class OpsConsoleApp(App[int]):
             )
         self._check_size(self.size.width, self.size.height)
         self._focus_view(self.query_one("#dashboard", TabPane))
-        self._subscription = self.hub.subscribe()
-        await self.hub.start()
         self._pump_task = asyncio.create_task(self._pump(), name="opsconsole:pump")
 
     async def on_unmount(self) -> None:
