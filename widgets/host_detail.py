@@ -12,19 +12,13 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from opsconsole.config import Threshold
-from opsconsole.sources.events import Event, HostSample, NetRate
+from opsconsole.sources.events import HostSample, NetRate
 from opsconsole.widgets.format import count, duration, rate
-from opsconsole.widgets.host_overview import (
-    DISK_RATE_FLOOR,
-    NET_RATE_FLOOR,
-    HostHistory,
-    HostReadings,
-)
+from opsconsole.widgets.host_overview import DISK_RATE_FLOOR, NET_RATE_FLOOR, HostPane
 from opsconsole.widgets.metric import Meters, Metric, Reading
-from opsconsole.widgets.pane import EventPane
 
 
-class HostDetail(EventPane, can_focus=True):
+class HostDetail(HostPane, can_focus=True):
     """The host in full, scrollable: the whole kept history of each figure and every part.
 
     CPU with a meter per core, load, memory and swap, each filesystem with a usage meter, disk
@@ -67,17 +61,8 @@ class HostDetail(EventPane, can_focus=True):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """Create the view.
-
-        Args:
-            thresholds: Warning and critical levels by metric name (see ``opsconsole.config``).
-            history: Samples of history kept per figure.
-            id: The ID of the widget in the DOM.
-            classes: The CSS classes of the widget.
-        """
-        super().__init__(id=id, classes=classes)
-        self.model = HostHistory(history)
-        self.readings = HostReadings(thresholds)
+        """Create the view (arguments as ``HostPane``)."""
+        super().__init__(thresholds=thresholds, history=history, id=id, classes=classes)
         self._summary = Static(id="summary", markup=False)
         self._cpu = _tall("TOTAL", "cpu")
         self._cores = Meters(id="cores")
@@ -122,14 +107,6 @@ class HostDetail(EventPane, can_focus=True):
         self._summary.update("Waiting for the first host sample…")
         for widget in self._cgroup_widgets:
             widget.display = False
-
-    def collect(self, events: Sequence[Event]) -> bool:
-        changed = False
-        for event in events:
-            if isinstance(event, HostSample):
-                self.model.add(event)
-                changed = True
-        return changed
 
     def show(self) -> None:
         model, readings, sample = self.model, self.readings, self.model.sample

@@ -267,7 +267,39 @@ def _throttled(value: float) -> Level:
     return "warning" if value > 0 else "ok"
 
 
-class HostOverview(EventPane):
+class HostPane(EventPane):
+    """Base of the panes that show the host's samples: their history and their readings."""
+
+    def __init__(
+        self,
+        *,
+        thresholds: Mapping[str, Threshold],
+        history: int,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """Create the pane.
+
+        Args:
+            thresholds: Warning and critical levels by metric name (see ``opsconsole.config``).
+            history: Samples of history kept per figure.
+            id: The ID of the widget in the DOM.
+            classes: The CSS classes of the widget.
+        """
+        super().__init__(id=id, classes=classes)
+        self.model = HostHistory(history)
+        self.readings = HostReadings(thresholds)
+
+    def collect(self, events: Sequence[Event]) -> bool:
+        changed = False
+        for event in events:
+            if isinstance(event, HostSample):
+                self.model.add(event)
+                changed = True
+        return changed
+
+
+class HostOverview(HostPane):
     """The host in a few lines, for the dashboard beside the process table.
 
     Two columns of metrics (three when wide), each with a sparkline of its recent history
@@ -298,17 +330,8 @@ class HostOverview(EventPane):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """Create the overview.
-
-        Args:
-            thresholds: Warning and critical levels by metric name (see ``opsconsole.config``).
-            history: Samples of history kept per figure.
-            id: The ID of the widget in the DOM.
-            classes: The CSS classes of the widget.
-        """
-        super().__init__(id=id, classes=classes)
-        self.model = HostHistory(history)
-        self.readings = HostReadings(thresholds)
+        """Create the overview (arguments as ``HostPane``)."""
+        super().__init__(thresholds=thresholds, history=history, id=id, classes=classes)
         self._columns = 2
         self._cores = Meters(compact=True, label="cores", id="cores")
         self._cpu = Metric("CPU", value_width=VALUE_WIDTH, id="cpu")
@@ -333,14 +356,6 @@ class HostOverview(EventPane):
     def on_mount(self) -> None:
         for metric in (*self._disks, self._cgroup_cpu, self._cgroup_memory):
             metric.display = False
-
-    def collect(self, events: Sequence[Event]) -> bool:
-        changed = False
-        for event in events:
-            if isinstance(event, HostSample):
-                self.model.add(event)
-                changed = True
-        return changed
 
     def show(self) -> None:
         sample, model, readings = self.model.sample, self.model, self.readings
