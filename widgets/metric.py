@@ -270,9 +270,12 @@ class Metric(LevelStyled):
     def show_reading(self, reading: Reading, history: Series, *, label: str | None = None) -> None:
         """Show a new reading with ``history``, copied now; ``label`` renames the metric."""
         if self._window == "all":
-            self._history = history.values()
+            shown = history.values()
         else:
-            self._history = history.tail(max(self.size.width, _SNAPSHOT_MIN))
+            shown = history.tail(max(self.size.width, _SNAPSHOT_MIN))
+        if shown == self._history and reading[:4] == self._reading[:4] and label is None:
+            return  # a flat figure (no swap, an idle link) draws the same: skip the repaint
+        self._history = shown
         self._reading = reading
         if label is not None:
             self.label = label
