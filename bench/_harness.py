@@ -147,6 +147,17 @@ def default_programs(opsconsole: Path) -> dict[str, Program]:
             SETUP_HINT,
             files={LOG_FILE: _log_text()},
         ),
+        *(
+            # Textual's own floor: a bare app redrawing 1 or 40 lines a second (see the module).
+            _program(
+                f"textual-{lines}",
+                sys.executable,
+                [str(Path(__file__).with_name("textual_floor.py")), str(lines)],
+                [r"^line 39\b"],
+                "",
+            )
+            for lines in (1, 40)
+        ),
     ]
     return {program.name: program for program in programs}
 

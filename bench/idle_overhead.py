@@ -23,7 +23,7 @@ from pathlib import Path
 import _harness as h
 import psutil
 
-PROGRAMS = ("opsconsole", "htop", "btop", "glances")
+PROGRAMS = ("opsconsole", "htop", "btop", "glances", "textual-1", "textual-40")
 TARGET_CPU_PER_MIN = 0.6
 TARGET_RSS_MB = 60.0
 """The issue's targets for opsconsole at a 1 s refresh."""
