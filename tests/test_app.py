@@ -311,3 +311,14 @@ async def test_pane_actions_run_from_the_palette_on_the_visible_pane(tmp_path: P
         await pilot.pause(0.2)
         assert app.query_one("#processes-table", ProcessTablePane).sort_key == "memory"
         assert app.query_one("#dashboard-processes", ProcessTablePane).sort_key == "cpu"
+
+
+async def test_theme_key_includes_user_themes_but_not_textuals(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text('name = "mine"\nprimary = "#336699"\n')
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        seen = []
+        for _ in range(len(builtin_names()) + 2):
+            await pilot.press("t")
+            seen.append(app.theme)
+        assert seen == [*builtin_names()[1:], "mine", builtin_names()[0], builtin_names()[1]]

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Resize
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
@@ -35,7 +36,7 @@ MIN_WIDTH, MIN_HEIGHT = 60, 16
 """Below this the panes cannot be drawn legibly; the console says so instead."""
 
 BATCH_INTERVAL = 0.1
-"""Seconds the pump waits after a batch so bursts reach the panes as one update."""
+"""Least seconds between two deliveries of data to the panes, so a burst arrives as one."""
 
 # (tab id, title, key) of the views; the number keys switch between them.
 VIEWS = (
@@ -100,16 +101,18 @@ class OpsConsoleApp(App[int]):
         self.config = config
         self.hostname = hostname or socket.gethostname()
         self.hub = Hub(sources, host=self.hostname)
-        self._theme_dir = theme_dir
         self._pump_task: asyncio.Task[None] | None = None
         self.frozen = False
         for theme in BUILTIN_THEMES:
             self.register_theme(theme)
         self._theme_errors: list[str] = []
+        user_themes: list[Theme] = []
         if theme_dir is not None:
-            themes, self._theme_errors = load_user_themes(theme_dir)
-            for theme in themes:
+            user_themes, self._theme_errors = load_user_themes(theme_dir)
+            for theme in user_themes:
                 self.register_theme(theme)
+        self._cycle = [theme.name for theme in (*BUILTIN_THEMES, *user_themes)]
+        """The themes ``t`` cycles through: ours and the user's (Textual's stay in the palette)."""
         self._set_theme(config.theme)
 
     # -- layout -----------------------------------------------------------------------
@@ -226,13 +229,9 @@ class OpsConsoleApp(App[int]):
         self.notify("Display frozen: press f to resume" if self.frozen else "Display live")
 
     def action_cycle_theme(self) -> None:
-        """Switch to the next registered theme of ours."""
-        names = [theme.name for theme in BUILTIN_THEMES] + sorted(
-            name for name in self.available_themes if name not in BUILTIN_NAMES
-        )
-        ours = [name for name in names if name in self.available_themes]
-        index = ours.index(self.theme) + 1 if self.theme in ours else 0
-        self.theme = ours[index % len(ours)]
+        """Switch to the next of our themes and the user's."""
+        index = self._cycle.index(self.theme) + 1 if self.theme in self._cycle else 0
+        self.theme = self._cycle[index % len(self._cycle)]
         self.notify(f"Theme: {self.theme}")
 
     def _set_theme(self, name: str) -> None:
@@ -253,9 +252,6 @@ class OpsConsoleApp(App[int]):
                     f"key {key}",
                     partial(self.run_action, binding.action, node),
                 )
-
-
-BUILTIN_NAMES = frozenset(theme.name for theme in BUILTIN_THEMES)
 
 
 def run_console(config: Config, *, replay: Path | None = None, speed: float = 1.0) -> int:
