@@ -273,9 +273,10 @@ class ProcessTablePane(EventPane):
                 text += f" · {count(shown.denied)} not readable"
         error = self._filter_error is not None
         if self._status_shown != (text, error):
-            # Static.update lays the screen out again: only when the line says something new.
+            # Only when the line says something new, and without a layout of the screen
+            # (Static.update's default): the line is one row high whatever it says.
             self._status_shown = (text, error)
-            self._status.update(Text(text, no_wrap=True, overflow="ellipsis"))
+            self._status.update(Text(text, no_wrap=True, overflow="ellipsis"), layout=False)
             self._status.set_class(error, "-error")
 
     def _show_headers(self) -> None:
