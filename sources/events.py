@@ -17,9 +17,6 @@ from typing import Literal
 
 import msgspec
 
-#: Bumped when an event's fields change incompatibly; readers accept this and older versions.
-STREAM_FORMAT_VERSION = 1
-
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
     """Base of every event: when, on which host, from which source."""
