@@ -180,6 +180,15 @@ def apply_marker_overrides(programs: dict[str, Program], overrides: Sequence[str
         )
 
 
+def programs_from(args: argparse.Namespace) -> dict[str, Program]:
+    """The programs as the shared options set them (``--opsconsole``, ``--marker``); also turns
+    ``args.env`` from ``NAME=VALUE`` items into a mapping."""
+    args.env = parse_env(args.env)
+    programs = default_programs(args.opsconsole)
+    apply_marker_overrides(programs, args.marker)
+    return programs
+
+
 def parse_env(items: Sequence[str]) -> dict[str, str]:
     """``KEY=VALUE`` options as a mapping."""
     env = {}

@@ -131,9 +131,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.seconds <= 0 or args.interval <= 0 or args.warmup < 0:
         parser.error("--seconds and --interval must be positive, --warmup not negative")
-    args.env = h.parse_env(args.env)
-    programs = h.default_programs(args.opsconsole)
-    h.apply_marker_overrides(programs, args.marker)
+    programs = h.programs_from(args)
 
     started = h.machine()
     results: dict[str, dict[str, object]] = {}

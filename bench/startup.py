@@ -100,9 +100,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    args.env = h.parse_env(args.env)
-    programs = h.default_programs(args.opsconsole)
-    h.apply_marker_overrides(programs, args.marker)
+    programs = h.programs_from(args)
 
     started = h.machine()
     results: dict[str, dict[str, object]] = {}
