@@ -131,6 +131,150 @@ class ProcessTable(Event, frozen=True, kw_only=True, tag="host.processes"):
     """Processes whose details were not readable (shown with the fields that were)."""
 
 
+# --- containers (issue 3; owned by sources/containers) --------------------------------------
+
+
+class ContainerInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """One container as the container list shows it. Figures an engine does not give are None."""
+
+    engine: str
+    """Id of the engine source it came from, such as ``podman:/run/podman/podman.sock``."""
+    runtime: Literal["podman", "docker"]
+    """Which CLI the equivalent commands use."""
+    id: str
+    name: str
+    image: str
+    state: str
+    """created, running, paused, restarting, exited, dead, removing, stopped, unknown."""
+    status: str = ""
+    """The engine's own one-line status, such as ``Exited (1) 3 minutes ago``."""
+    health: str | None = None
+    """starting, healthy or unhealthy; None without a healthcheck."""
+    created: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    restarts: int | None = None
+    exit_code: int | None = None
+    oom_killed: bool = False
+    pod: str | None = None
+    project: str | None = None
+    """Compose project (``com.docker.compose.project`` or podman-compose's label)."""
+    labels: dict[str, str] = {}
+    ports: str = ""
+
+
+class ContainerStats(msgspec.Struct, frozen=True, kw_only=True):
+    """Resource use of one running container, as of one stats read."""
+
+    id: str
+    cpu_percent: float | None = None
+    """Percent of one core, as ``docker stats`` shows it."""
+    mem_usage: int | None = None
+    mem_limit: int | None = None
+    """None when unlimited (engines report the host's memory then)."""
+    net_rx: int | None = None
+    """Cumulative bytes; panes derive rates."""
+    net_tx: int | None = None
+    blk_read: int | None = None
+    blk_write: int | None = None
+    pids: int | None = None
+
+
+class ContainerList(Event, frozen=True, kw_only=True, tag="container.list"):
+    """Every container of one engine, as listed (a full snapshot: absent means removed)."""
+
+    engine: str
+    containers: tuple[ContainerInfo, ...]
+
+
+class ContainerStatsBatch(Event, frozen=True, kw_only=True, tag="container.stats"):
+    """The latest stats of some running containers of one engine (coalesced, not one per read)."""
+
+    engine: str
+    stats: tuple[ContainerStats, ...]
+
+
+class ContainerChange(Event, frozen=True, kw_only=True, tag="container.change"):
+    """A state change from an engine's event stream: start, die, oom, health_status, ..."""
+
+    engine: str
+    id: str
+    name: str
+    action: str
+    exit_code: int | None = None
+    health: str | None = None
+    attributes: dict[str, str] = {}
+
+
+class ContainerAction(Event, frozen=True, kw_only=True, tag="container.action"):
+    """An action the engineer took from the console, with the CLI command that does the same."""
+
+    engine: str
+    id: str
+    name: str
+    action: Literal["start", "stop", "restart", "kill", "pause", "unpause"]
+    command: str
+    """The equivalent command line, such as ``podman restart web1``."""
+    ok: bool
+    error: str | None = None
+
+
+# --- logs (issue 4) -----------------------------------------------------------------------
+
+
+class LogLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of a log, as read: text is decoded but not yet made safe for the terminal."""
+
+    text: str
+    ts: float | None = None
+    """The line's own time when the source knows it (journald, engine timestamps)."""
+    stream: Literal["stdout", "stderr"] | None = None
+
+
+class LogLines(Event, frozen=True, kw_only=True, tag="log.lines"):
+    """A batch of lines from one log stream, in order; ``dropped`` lines were lost before it."""
+
+    stream: str
+    """The log's id, such as ``file:/var/log/syslog`` or ``container:podman:web1``."""
+    lines: tuple[LogLine, ...]
+    dropped: int = 0
+
+
+# --- alerts and MQTT (issue 7) ------------------------------------------------------------
+
+
+class Alert(Event, frozen=True, kw_only=True, tag="alert"):
+    """An alert from MQTT or from the console's own thresholds. ``host`` is the host it is about."""
+
+    key: str
+    """What makes two alerts the same one (de-duplication): origin and name or summary."""
+    severity: Literal["critical", "warning", "info"]
+    summary: str
+    origin: str
+    """Where it came from: an MQTT topic, or ``threshold:<metric>``."""
+    resolved: bool = False
+    labels: dict[str, str] = {}
+
+
+class MqttMessage(Event, frozen=True, kw_only=True, tag="mqtt.message"):
+    """A message seen on the broker, for the raw topic view (payload made printable, capped)."""
+
+    topic: str
+    payload: str
+    size: int
+    """Size of the payload as received, in bytes."""
+    retained: bool = False
+    truncated: bool = False
+
+
+class HostPresence(Event, frozen=True, kw_only=True, tag="fleet.presence"):
+    """A fleet host came online or went offline (its agent's last will)."""
+
+    online: bool
+    conflict: str | None = None
+    """Why this host's stream is suspect, such as two agents publishing under one name."""
+
+
 # --- the hub's own facts ----------------------------------------------------------------
 
 
@@ -166,7 +310,20 @@ class SourceStatus(Event, frozen=True, kw_only=True, tag="source.status"):
 
 
 # Every concrete event kind; extend as sources are added. The decoder accepts exactly these.
-AnyEvent = HostSample | ProcessTable | SourceHealth | SourceStatus
+AnyEvent = (
+    HostSample
+    | ProcessTable
+    | ContainerList
+    | ContainerStatsBatch
+    | ContainerChange
+    | ContainerAction
+    | LogLines
+    | Alert
+    | MqttMessage
+    | HostPresence
+    | SourceHealth
+    | SourceStatus
+)
 
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
