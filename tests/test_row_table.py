@@ -130,6 +130,27 @@ async def test_an_update_draws_only_the_visible_rows_that_changed() -> None:
         assert "new     changed" in lines(app)[4]
 
 
+async def test_rows_coming_and_going_keep_the_drawing_and_the_scroll_range_right() -> None:
+    # A busy host gains and loses processes every tick; the table takes that without laying
+    # out the screen, so check that what is drawn and how far it scrolls still follow.
+    app = TableApp(rows(300))
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        shorter = rows(300)
+        del shorter[20]  # rows 21 and on move up one line
+        app.table.set_rows(shorter)
+        await pilot.pause()
+        assert lines(app)[21].split()[:2] == ["21", "n21"]
+        assert app.table.max_scroll_y == 300 - app.table.scrollable_content_region.height
+        assert app.table.vertical_scrollbar.window_virtual_size == 300  # the thumb grew
+        app.table.set_rows(rows(100))
+        await pilot.press("G")
+        await pilot.pause()
+        assert app.table.cursor_row == 99
+        assert lines(app)[-1].split()[:2] == ["99", "n99"]
+        assert app.table.max_scroll_y == 101 - app.table.scrollable_content_region.height
+
+
 async def test_left_right_home_end_scroll_long_cells_sideways() -> None:
     long = Row("long", ("1", "java", "-Dx=y " * 5 + "Main"))
     app = TableApp([long])

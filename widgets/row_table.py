@@ -212,13 +212,15 @@ class RowTable(ScrollView, can_focus=True):
             self.cursor_row = self._index[follow]
         else:
             self.cursor_row = self.cursor_row  # validated: kept within the rows there are
-        if len(before) != len(self._rows):
-            self.refresh()
-            return
         # Repaint only the lines whose row changed: on an idle host that is a handful of
-        # processes whose figures moved, not the whole screen of them.
-        for index, (old, new) in enumerate(zip(before, self._rows, strict=True)):
-            if old != new:
+        # processes whose figures moved, not the whole screen of them. Rows added or removed
+        # at the end repaint only the lines from there on.
+        # Only rows within the window can need a repaint: others are drawn when scrolled to.
+        after = self._rows
+        top = max(0, round(self.scroll_y) - 1)
+        end = min(max(len(before), len(after)), top + self.size.height + 1)
+        for index in range(top, end):
+            if index >= len(before) or index >= len(after) or before[index] != after[index]:
                 self.refresh_line(index + 1)  # line 0 is the header
 
     def _followed_key(self) -> str | None:
@@ -232,7 +234,24 @@ class RowTable(ScrollView, can_focus=True):
         # The width of every column and its padding, and a line for the header. A change
         # makes a layout, so an update with as many rows as before makes none.
         width = sum(column.width + 2 for column in self._columns)
-        self.virtual_size = Size(width, len(self._rows) + 1)
+        size, before = Size(width, len(self._rows) + 1), self.virtual_size
+        if size == before:
+            return
+        # Textual lays out the whole screen on any change of a virtual size (the scrollbars
+        # may come or go). A process table gains and loses rows most seconds on a busy host;
+        # when only the height changed and the scrollbar stays as it is, setting the size
+        # quietly and resizing the scrollbar's thumb is all that is needed.
+        view = self.container_size.height
+        if (
+            self.is_mounted
+            and size.width == before.width
+            and ((size.height > view) == (before.height > view))
+        ):
+            self.set_reactive(RowTable.virtual_size, size)
+            self.vertical_scrollbar.window_virtual_size = size.height
+            self.scroll_to(y=min(self.scroll_y, self.max_scroll_y), animate=False)
+        else:
+            self.virtual_size = size
 
     # -- the cursor -----------------------------------------------------------------------
 
