@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -16,7 +18,7 @@ import pytest
 
 from opsconsole.sources.base import Source
 from opsconsole.sources.events import Event, HostSample, ProcessTable, SourceHealth
-from opsconsole.sources.host import PSEUDO_FILESYSTEMS, HostSource, StatvfsGuard
+from opsconsole.sources.host import PSEUDO_FILESYSTEMS, HostSource, MountTable, StatvfsGuard
 
 
 async def take(
@@ -247,3 +249,19 @@ def test_statvfs_guard_gives_up_on_a_hung_mount_without_piling_threads() -> None
         time.sleep(0.01)
     assert answer is not None
     assert calls == ["/mnt/nfs", "/mnt/nfs"]
+
+
+def test_mount_table_is_listed_again_only_after_a_mount_or_unmount(tmp_path: Path) -> None:
+    # Tests run as root here (CI too): a real tmpfs mount is the change the kernel signals.
+    table = MountTable()
+    first = table.partitions()
+    assert table.partitions() is first  # nothing changed: not parsed again
+    target = tmp_path / "mnt"
+    target.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(target)], check=True)
+    try:
+        mounted = table.partitions()
+        assert str(target) in {part.mountpoint for part in mounted}
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+    assert str(target) not in {part.mountpoint for part in table.partitions()}
