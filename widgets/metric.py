@@ -221,15 +221,12 @@ class Metric(LevelStyled):
 
     One line high, the sparkline fills the width after the value. Taller (CSS ``height``), the
     label and value take the first line and the sparkline the lines below it, full width.
-    The widget carries the class ``-ok``, ``-warning`` or ``-critical`` of its current level
-    (none for a figure without thresholds), which colours the value.
+    The value and its cue take the colour of the current level (``level``), from the same
+    component classes as the sparkline; a figure without thresholds keeps the text colour.
     """
 
     DEFAULT_CSS = """
     Metric { height: 1; width: 1fr; color: $foreground; }
-    Metric.-ok { color: $success; }
-    Metric.-warning { color: $warning; }
-    Metric.-critical { color: $error; text-style: bold; }
     """
 
     label: reactive[str] = reactive("")
@@ -283,10 +280,6 @@ class Metric(LevelStyled):
         self.level = reading.level
         self.refresh()
 
-    def watch_level(self, level: Level | None) -> None:
-        for name in ("ok", "warning", "critical"):
-            self.set_class(level == name, f"-{name}")
-
     def render(self) -> Text:
         width, height = self.size
         label = fit_left(self.label, self._label_width).ljust(self._label_width)
@@ -294,8 +287,13 @@ class Metric(LevelStyled):
             (label, self.component_style("level--label")),
             " ",
             # Aligned in a column on one line; right after the label above a tall sparkline.
-            self.value.rjust(self._value_width) if height <= 1 else self.value,
-            MARKERS[self.level].ljust(2),
+            # Coloured here rather than by a CSS class: a class change restyles the widget,
+            # which costs more than the whole redraw when a figure hovers at a threshold.
+            (
+                self.value.rjust(self._value_width) if height <= 1 else self.value,
+                self.value_style,
+            ),
+            (MARKERS[self.level].ljust(2), self.value_style),
             no_wrap=True,
             overflow="crop",
         )
@@ -306,6 +304,11 @@ class Metric(LevelStyled):
                 head.append_text(self._spark(spark_width, 1)[0])
             return head
         return Text("\n", no_wrap=True).join([head, *self._spark(width, height - 1)])
+
+    @property
+    def value_style(self) -> Style:
+        """The style of the figure and its cue: its level's, or plain text without thresholds."""
+        return self.level_style(self.level) if self.level is not None else Style()
 
     def _spark(self, width: int, height: int) -> list[Text]:
         columns = spark_columns(self._history, width, self._window)
