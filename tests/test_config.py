@@ -221,7 +221,8 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
         ),
         (
             "[bogus]\n",
-            "{f}:1: bogus: unknown section (expected one of: general, processes, thresholds)",
+            "{f}:1: bogus: unknown section (expected one of: containers, general, "
+            "investigation, mqtt, processes, thresholds)",
         ),
         (
             "[thresholds.iowait]\nwarning = 1\n",
@@ -230,6 +231,20 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
             "thresholds.memory, thresholds.swap)",
         ),
         ("[general]\nrefresh = 0\n", "{f}:2: general.refresh: must be between 0.1 and 3600, got 0"),
+        (
+            '[containers]\nengines = ["podman=ftp://x"]\n',
+            "{f}:2: containers.engines: engine 'podman=ftp://x': the URL must be unix://, "
+            "tcp:// or http://",
+        ),
+        (
+            '[mqtt]\nurl = "http://broker"\n',
+            "{f}:2: mqtt.url: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT] in quotes, "
+            'got "http://broker"',
+        ),
+        (
+            "[investigation]\nstore = 3\n",
+            "{f}:2: investigation.store: expected a path in quotes, got 3",
+        ),
         (
             "[general]\nrefresh = nan\n",
             "{f}:2: general.refresh: must be between 0.1 and 3600, got nan",
@@ -433,3 +448,23 @@ def test_loading_never_writes(tmp_path: Path) -> None:
     load_config(None, {"XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "d")})
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
     assert os.access(file, os.R_OK)
+
+
+def test_sections_of_the_engines_the_broker_and_the_investigation(tmp_path: Path) -> None:
+    file = write(
+        tmp_path / "config.toml",
+        '[containers]\nengines = ["podman=/run/p.sock"]\ndiscover = false\n'
+        '[investigation]\nstore = "~/inc.db"\n'
+        '[mqtt]\nurl = "mqtt://broker:1884"\nusername = "ops"\n',
+    )
+    env = {"OPSCONSOLE_MQTT_PASSWORD": "s3cret", "OPSCONSOLE_CONTAINERS_STATS": "no"}
+    config = load_config(file, env=env)
+    assert config.containers.engines == ("podman=/run/p.sock",)
+    assert not config.containers.discover and not config.containers.stats
+    assert config.investigation.store == Path("~/inc.db").expanduser()
+    settings = config.mqtt.settings()
+    assert (settings.host, settings.port, settings.username) == ("broker", 1884, "ops")
+    assert settings.password == "s3cret" and "s3cret" not in repr(config)
+    assert config.mqtt.settings("mqtts://other").tls  # --mqtt wins over the file
+    with pytest.raises(ConfigError, match=r"\$OPSCONSOLE_MQTT_URL: mqtt.url"):
+        load_config(file, env={"OPSCONSOLE_MQTT_URL": "tcp://x"})

@@ -434,7 +434,7 @@ async def test_cursor_stays_on_its_process() -> None:
         )
         await pilot.pause()
         assert cursor_pid(table) == 3 and table.cursor_row == 9
-        await pilot.press("p")  # re-sort by pid
+        await pilot.press("P")  # re-sort by pid
         assert pids_shown(table) == list(range(1, 11))
         assert cursor_pid(table) == 3
         await pilot.press("k")
@@ -442,7 +442,7 @@ async def test_cursor_stays_on_its_process() -> None:
         await pilot.press("enter")  # the app learns which process, to act on it
         assert [process.pid for process in app.selected] == [2]
         # A cursor left on top stays on top, showing the busiest.
-        await pilot.press("c", "g")
+        await pilot.press("C", "g")
         top = cursor_pid(table)
         feed(pane, process_table([proc(pid, cpu=float(pid)) for pid in range(1, 11)], n=2))
         await pilot.pause()
@@ -468,13 +468,13 @@ async def test_sort_keys_reorder_and_mark_the_column() -> None:
         assert pids_shown(table) == [10, 20, 30]  # CPU, busiest first
         assert "CPU%▼" in drawn(pane)
         for key, order in (
-            ("p", [10, 20, 30]),
-            ("r", [30, 20, 10]),
-            ("m", [20, 30, 10]),
-            ("u", [10, 20, 30]),
-            ("n", [30, 20, 10]),
-            ("c", [10, 20, 30]),
-            ("r", [30, 20, 10]),
+            ("P", [10, 20, 30]),
+            ("I", [30, 20, 10]),
+            ("M", [20, 30, 10]),
+            ("U", [10, 20, 30]),
+            ("N", [30, 20, 10]),
+            ("C", [10, 20, 30]),
+            ("I", [30, 20, 10]),
         ):
             await pilot.press(key)
             assert pids_shown(table) == order, key
@@ -606,7 +606,7 @@ async def test_frozen_table_holds_until_unfrozen() -> None:
         feed(pane, process_table([proc(1, 5.0), proc(2, 80.0), proc(7)], n=1))
         await pilot.pause()
         assert rows_shown(table) == before
-        await pilot.press("p")  # sorting works on what is on screen
+        await pilot.press("P")  # sorting works on what is on screen
         pane.frozen = False
         await pilot.pause()
         assert pids_shown(table) == [1, 2, 7]

@@ -11,7 +11,18 @@ import subprocess
 import sys
 
 HEADLESS_PACKAGE = "opsconsole.sources"
-HEADLESS_MODULES = ("opsconsole.config", "opsconsole.paths", "opsconsole.hub")
+HEADLESS_MODULES = (
+    "opsconsole.config",
+    "opsconsole.paths",
+    "opsconsole.hub",
+    "opsconsole.recorder",
+    "opsconsole.store",
+    "opsconsole.evidence",
+    "opsconsole.timeline_feed",
+    "opsconsole.checklists",
+    "opsconsole.report",
+    "opsconsole.agent",
+)
 A_TEXTUAL_MODULE = "opsconsole.widgets.pane"
 
 # Imports the modules named in argv one by one and prints the first after which textual is

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -98,12 +99,134 @@ def _add_console_options(parser: argparse.ArgumentParser, default: Any) -> None:
         help="refuse every action that would change the host",
     )
     parser.add_argument(
+        "--mqtt",
+        metavar="URL",
+        type=_setting("mqtt.url"),
+        default=default,
+        help="MQTT broker for alerts and the fleet, mqtt://HOST[:PORT] or mqtts://... "
+        "(credentials from the config or $OPSCONSOLE_MQTT_*, never here)",
+    )
+    parser.add_argument(
         "--config",
         metavar="PATH",
         type=Path,
         default=default,
         help="configuration file (default: see 'opsconsole locate config')",
     )
+
+
+# The subcommands' arguments live here, so that parsing imports nothing heavy; each
+# command's module is imported only when it runs.
+
+
+def _incident_ref(text: str) -> int:
+    match = re.fullmatch(r"(?:INC-)?(\d+)", text.strip(), re.IGNORECASE)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f'expected an incident number like 3 or INC-3, got "{safe_text(text)}"'
+        )
+    return int(match.group(1))
+
+
+def _add_report(subparsers: Any) -> argparse.ArgumentParser:
+    """``opsconsole report``: run by opsconsole.report."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "report",
+        help="write an incident's report or shift handoff",
+        description="Write the Markdown report of an incident (its summary, timeline, tracker,"
+        " notes and the evidence they cite), its shift handoff, or everything as JSON."
+        " The store is only read.",
+    )
+    parser.add_argument(
+        "incident",
+        metavar="INCIDENT",
+        nargs="?",
+        type=_incident_ref,
+        help="incident number, e.g. 3 or INC-3 (default: the one the console has open)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        type=Path,
+        help="write here instead of standard output (for --handoff: a file or a directory)",
+    )
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--json", action="store_true", help="everything as JSON")
+    what.add_argument(
+        "--handoff",
+        action="store_true",
+        help="the shift handoff, written as <timestamp>_handoff.md (in the current directory"
+        " unless -o says otherwise)",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        type=Path,
+        help="investigation store (default: investigations.db in the data directory)",
+    )
+    return parser
+
+
+def _host_name(text: str) -> str:
+    if not text or len(text) > 253 or any(c in text for c in "/+#") or not text.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"{safe_text(text)!r}: a host name of 1 to 253 printable characters without / + #"
+        )
+    return text
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {safe_text(text)!r}") from None
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be between 0.1 and 3600, got {text}")
+    return value
+
+
+def _add_agent(subparsers: Any) -> argparse.ArgumentParser:
+    """``opsconsole agent``: run by opsconsole.agent."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "agent",
+        help="publish this host's event stream to an MQTT broker (headless)",
+        description="Publish this host's events to an MQTT broker under "
+        "opsconsole/v1/<host>/..., for consoles started with --mqtt. Needs no terminal. "
+        "Credentials: OPSCONSOLE_MQTT_USERNAME, OPSCONSOLE_MQTT_PASSWORD (or "
+        "OPSCONSOLE_MQTT_PASSWORD_FILE); TLS: OPSCONSOLE_MQTT_CA, OPSCONSOLE_MQTT_CERT, "
+        "OPSCONSOLE_MQTT_KEY.",
+    )
+    parser.add_argument(
+        "--mqtt",
+        metavar="URL",
+        # SUPPRESS: not given after `agent`, it keeps a --mqtt given before it.
+        default=argparse.SUPPRESS,
+        help="broker, mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (default $OPSCONSOLE_MQTT_URL); "
+        "no password here",
+    )
+    parser.add_argument(
+        "--host",
+        metavar="NAME",
+        type=_host_name,
+        default=None,
+        help="name to publish as (default: this host's name)",
+    )
+    parser.add_argument(
+        "--interval",
+        metavar="SECONDS",
+        type=_positive,
+        default=5.0,
+        help="seconds between samples and between two publications of a state (default 5)",
+    )
+    parser.add_argument(
+        "--stream-rate",
+        metavar="N",
+        type=_positive,
+        default=20.0,
+        help="alerts, log and container-change messages a second at most (default 20)",
+    )
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("config", "data", "themes"),
         help="config (the configuration file), data or themes (directories)",
     )
+    _add_report(commands)
+    _add_agent(commands)
     return parser
 
 
@@ -159,6 +284,8 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Config
         overrides["general.theme"] = args.theme
     if args.read_only:
         overrides["general.read_only"] = True
+    if getattr(args, "mqtt", None) is not None:
+        overrides["mqtt.url"] = args.mqtt
     return load_config(args.config, env, overrides)
 
 
@@ -192,6 +319,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "report":
+        from opsconsole import report
+
+        return report.run(args, config.investigation)
+    if args.command == "agent":
+        from opsconsole import agent
+
+        return agent.run(args, config)
     from opsconsole.app import run_console  # textual loads here, only when the UI runs
 
     if args.command == "replay":

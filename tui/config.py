@@ -24,10 +24,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from opsconsole import paths
+from opsconsole.sources.engine import ContainersConfig, parse_engine
 from opsconsole.sources.text import safe_text
+from opsconsole.store import InvestigationConfig
+
+if TYPE_CHECKING:  # the MQTT client is imported only when a broker is used
+    from opsconsole.sources.mqtt_link import MqttSettings
 
 ENV_PREFIX: Final = "OPSCONSOLE_"
 ENV_CONFIG: Final = "OPSCONSOLE_CONFIG"
@@ -76,6 +81,52 @@ DEFAULT_THRESHOLDS: Final[Mapping[str, Threshold]] = MappingProxyType(
 
 
 @dataclass(frozen=True)
+class MqttConfig:
+    """``[mqtt]``: the broker for alerts and the fleet. No URL, no MQTT."""
+
+    url: str | None = None
+    """``mqtt://HOST[:PORT]`` or ``mqtts://...``; never with a password in it."""
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    password_file: Path | None = None
+    """A file holding the password (kept out of the config file and of ``ps``)."""
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    client_id: str | None = None
+    keepalive: int | None = None
+
+    def settings(self, url: str | None = None) -> MqttSettings:
+        """Connection settings for ``url`` (default: this config's); MqttConfigError if bad."""
+        from opsconsole.sources.mqtt_link import MqttConfigError, MqttSettings
+
+        target = url or self.url
+        if not target:
+            raise MqttConfigError("no broker: give --mqtt URL or set mqtt.url")
+        password = self.password
+        if password is None and self.password_file is not None:
+            try:
+                password = self.password_file.read_text().rstrip("\r\n")
+            except OSError as exc:
+                raise MqttConfigError(
+                    f"mqtt.password_file: {safe_text(str(self.password_file))}: "
+                    f"{exc.strerror or exc}"
+                ) from None
+        # The environment is already merged into this config: the link must not read it again.
+        return MqttSettings.from_url(
+            target,
+            {},
+            username=self.username,
+            password=password,
+            ca_file=self.ca,
+            cert_file=self.cert,
+            key_file=self.key,
+            client_id=self.client_id,
+            keepalive=self.keepalive,
+        )
+
+
+@dataclass(frozen=True)
 class Config:
     """The settings the console runs with."""
 
@@ -89,6 +140,12 @@ class Config:
     process_rows: int = 200
     """Busiest processes listed (1 to 5000)."""
     thresholds: Mapping[str, Threshold] = field(default_factory=lambda: DEFAULT_THRESHOLDS)
+    containers: ContainersConfig = field(default_factory=ContainersConfig)
+    """``[containers]``: which engines, how often to list, stats streams."""
+    investigation: InvestigationConfig = field(default_factory=InvestigationConfig)
+    """``[investigation]``: where the store, templates and exports are."""
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    """``[mqtt]``: the broker, when there is one."""
     config_path: Path | None = None
     """The file the settings were read from; None when no file was read."""
 
@@ -190,6 +247,56 @@ class _Name:
         return self.check(text)
 
 
+@dataclass(frozen=True)
+class _Path:
+    def check(self, value: object) -> Path:
+        if not isinstance(value, str) or not value.strip() or "\0" in value:
+            raise _Invalid(f"expected a path in quotes, got {_show(value)}")
+        return Path(value).expanduser()
+
+    def parse(self, text: str) -> Path:
+        return self.check(text)
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A string in quotes; ``prefixes``, when given, are the ways it may start."""
+
+    what: str
+    prefixes: tuple[str, ...] = ()
+
+    def check(self, value: object) -> str:
+        if (
+            not isinstance(value, str)
+            or not value
+            or "\0" in value
+            or (self.prefixes and not value.startswith(self.prefixes))
+        ):
+            raise _Invalid(f"expected {self.what} in quotes, got {_show(value)}")
+        return value
+
+    def parse(self, text: str) -> str:
+        return self.check(text)
+
+
+@dataclass(frozen=True)
+class _Engines:
+    """A list of ``podman=URL`` / ``docker=URL``; in a variable, separated by commas."""
+
+    def check(self, value: object) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise _Invalid(f'expected a list such as ["podman=unix:///path"], got {_show(value)}')
+        for item in value:
+            try:
+                parse_engine(item)
+            except ValueError as error:
+                raise _Invalid(str(error)) from None
+        return tuple(value)
+
+    def parse(self, text: str) -> tuple[str, ...]:
+        return self.check([item.strip() for item in text.split(",") if item.strip()])
+
+
 # Dotted key -> Config attribute, for the settings that are plain Config fields.
 _ATTRIBUTES: Final = {
     "general.refresh": "refresh",
@@ -197,6 +304,13 @@ _ATTRIBUTES: Final = {
     "general.read_only": "read_only",
     "general.history_minutes": "history_minutes",
     "processes.rows": "process_rows",
+}
+# Sections held by their owner's own settings class: table -> Config attribute. Each setting
+# of the table is the field of the same name.
+_SECTIONS: Final = {
+    "containers": "containers",
+    "investigation": "investigation",
+    "mqtt": "mqtt",
 }
 _THRESHOLD_LIMIT: Final = {"load": 100.0}
 """Highest threshold a metric accepts when it is not a percentage."""
@@ -207,6 +321,26 @@ _SETTINGS: Final[Mapping[str, _Kind]] = {
     "general.read_only": _Bool(),
     "general.history_minutes": _Number(10, 1440, integer=True),
     "processes.rows": _Number(1, 5000, integer=True),
+    "containers.discover": _Bool(),
+    "containers.engines": _Engines(),
+    "containers.relist_interval": _Number(1, 3600),
+    "containers.stats": _Bool(),
+    "containers.max_stats_streams": _Number(0, 4096, integer=True),
+    "containers.stats_interval": _Number(0.2, 3600),
+    "containers.inspect_concurrency": _Number(1, 64, integer=True),
+    "investigation.store": _Path(),
+    "investigation.templates": _Path(),
+    "investigation.export_dir": _Path(),
+    "investigation.read_only": _Bool(),
+    "mqtt.url": _Text("mqtt://HOST[:PORT] or mqtts://HOST[:PORT]", ("mqtt://", "mqtts://")),
+    "mqtt.username": _Text("a user name"),
+    "mqtt.password": _Text("a password"),
+    "mqtt.password_file": _Path(),
+    "mqtt.ca": _Path(),
+    "mqtt.cert": _Path(),
+    "mqtt.key": _Path(),
+    "mqtt.client_id": _Text("a client id"),
+    "mqtt.keepalive": _Number(5, 3600, integer=True),
     **{
         f"thresholds.{metric}.{level}": _Number(0, _THRESHOLD_LIMIT.get(metric, 100.0))
         for metric in DEFAULT_THRESHOLDS
@@ -293,12 +427,26 @@ def load_config(
                 for metric in DEFAULT_THRESHOLDS
             }
         ),
+        **{
+            attribute: type(getattr(Config(), attribute))(
+                **{
+                    key.partition(".")[2]: value
+                    for key, value in values.items()
+                    if key.partition(".")[0] == table
+                }
+            )
+            for table, attribute in _SECTIONS.items()
+        },
         config_path=None if from_file is None else file,
     )
 
 
 def _flatten(config: Config) -> dict[str, Any]:
     values = {key: getattr(config, attribute) for key, attribute in _ATTRIBUTES.items()}
+    for key in _SETTINGS:
+        table, _, name = key.partition(".")
+        if table in _SECTIONS:
+            values[key] = getattr(getattr(config, _SECTIONS[table]), name)
     for metric, threshold in config.thresholds.items():
         values[f"thresholds.{metric}.warning"] = threshold.warning
         values[f"thresholds.{metric}.critical"] = threshold.critical

@@ -144,12 +144,13 @@ class ProcessTablePane(EventPane):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="processes.filter"),
-        Binding("c", "sort('cpu')", "Sort by CPU", show=False, id="processes.sort_cpu"),
-        Binding("m", "sort('memory')", "Sort by memory", show=False, id="processes.sort_memory"),
-        Binding("p", "sort('pid')", "Sort by PID", show=False, id="processes.sort_pid"),
-        Binding("u", "sort('user')", "Sort by user", show=False, id="processes.sort_user"),
-        Binding("n", "sort('command')", "Sort by command", show=False, id="processes.sort_command"),
-        Binding("r", "reverse", "Reverse the sort", show=False, id="processes.reverse"),
+        # Capitals, as htop and k9s sort: plain letters stay free for the console's own keys.
+        Binding("C", "sort('cpu')", "Sort by CPU", show=False, id="processes.sort_cpu"),
+        Binding("M", "sort('memory')", "Sort by memory", show=False, id="processes.sort_memory"),
+        Binding("P", "sort('pid')", "Sort by PID", show=False, id="processes.sort_pid"),
+        Binding("U", "sort('user')", "Sort by user", show=False, id="processes.sort_user"),
+        Binding("N", "sort('command')", "Sort by command", show=False, id="processes.sort_command"),
+        Binding("I", "reverse", "Invert the sort", show=False, id="processes.reverse"),
         Binding("escape", "clear_filter", "Clear the filter", show=False, id="processes.clear"),
     ]
 
