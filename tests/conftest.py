@@ -3,6 +3,7 @@
 - Under ``CI=true`` a skipped test fails: CI installs every service the suite needs, so a skip
   there means a missing install step, not a machine that lacks something optional.
 - ``opsconsole_bin``: the installed ``opsconsole`` console script, for end-to-end tests.
+- Every test has its own XDG directories, so nothing touches the user's.
 """
 
 from __future__ import annotations
@@ -53,3 +54,14 @@ def opsconsole_bin() -> Path:
     if not path.is_file():
         pytest.fail(f"{path} is missing: install the project first (scripts/test does)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def private_xdg_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test gets its own config, data and state directories: the console writes its
+    investigation store there, and a test must never touch the user's."""
+    root = tmp_path_factory.mktemp("xdg")
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(root / name.lower()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -19,21 +20,32 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from opsconsole.config import Config
+from opsconsole.fleet_host import FleetHostScreen
 from opsconsole.help import HelpScreen, binding_groups
 from opsconsole.hub import Hub
 from opsconsole.sources.base import Source
+from opsconsole.sources.containers import ContainerControl
 from opsconsole.sources.events import Event, SourceHealth, SourceStatus
+from opsconsole.sources.threshold_alerts import ThresholdAlerts
 from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME
 from opsconsole.themes.loader import load_user_themes
+from opsconsole.widgets.alerts import AlertsPane
+from opsconsole.widgets.container_list import ContainerListPane
+from opsconsole.widgets.fleet import FleetPane
 from opsconsole.widgets.header import ConsoleHeader
 from opsconsole.widgets.host_detail import HostDetail
 from opsconsole.widgets.host_overview import HostOverview
+from opsconsole.widgets.investigation import InvestigationView, install_hangup_handler
 from opsconsole.widgets.pane import EventPane
 from opsconsole.widgets.process_table import ProcessTablePane
 from opsconsole.widgets.sources_pane import SourcesPane
+from opsconsole.widgets.topic_tree import TopicTree
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 """Below this the panes cannot be drawn legibly; the console says so instead."""
+
+FLEET_PREFIX = "fleet:"
+"""Source ids of events other hosts' agents published (see sources/fleet.py)."""
 
 BATCH_INTERVAL = 0.1
 """Least seconds between two deliveries of data to the panes, so a burst arrives as one."""
@@ -43,7 +55,12 @@ VIEWS = (
     ("dashboard", "Dashboard", "1"),
     ("processes", "Processes", "2"),
     ("host", "Host", "3"),
-    ("sources", "Sources", "4"),
+    ("containers", "Containers", "4"),
+    ("alerts", "Alerts", "5"),
+    ("investigation", "Investigation", "6"),
+    ("fleet", "Fleet", "7"),
+    ("topics", "Topics", "8"),
+    ("sources", "Sources", "9"),
 )
 
 
@@ -62,6 +79,7 @@ class OpsConsoleApp(App[int]):
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f", "toggle_freeze", "Freeze", id="app.freeze"),
         Binding("t", "cycle_theme", "Theme", show=False, id="app.theme"),
+        Binding("p", "pin", "Pin", id="app.pin"),
         Binding("ctrl+p,colon", "command_palette", "Commands", show=False, id="app.commands"),
         *(
             # Not in the footer: the tabs already show each view's number.
@@ -96,11 +114,28 @@ class OpsConsoleApp(App[int]):
         *,
         hostname: str | None = None,
         theme_dir: Path | None = None,
+        containers: ContainerControl | None = None,
+        raw_mqtt: Source | None = None,
     ) -> None:
+        """Create the console.
+
+        Args:
+            config: The settings.
+            sources: What feeds the panes (the hub runs them).
+            hostname: This host's name (default: the system's).
+            theme_dir: Where user themes are read from; None reads none.
+            containers: Looks into and acts on containers for the container pane; None for
+                none (a replay: nothing to act on).
+            raw_mqtt: The broker's every message, started when the Topics view is first shown.
+        """
         super().__init__()
         self.config = config
         self.hostname = hostname or socket.gethostname()
         self.hub = Hub(sources, host=self.hostname)
+        self.containers = containers or ContainerControl([], read_only=True)
+        self._raw_mqtt = raw_mqtt
+        self.thresholds = ThresholdAlerts(config.thresholds)
+        """Alerts from this host's own figures crossing the thresholds."""
         self._pump_task: asyncio.Task[None] | None = None
         self.frozen = False
         for theme in BUILTIN_THEMES:
@@ -117,8 +152,13 @@ class OpsConsoleApp(App[int]):
 
     # -- layout -----------------------------------------------------------------------
 
+    @property
+    def _history_samples(self) -> int:
+        """Samples of history the host panes keep: the configured minutes at this refresh."""
+        return max(1, round(self.config.history_minutes * 60 / self.config.refresh))
+
     def compose(self) -> ComposeResult:
-        history = max(1, round(self.config.history_minutes * 60 / self.config.refresh))
+        history = self._history_samples
         thresholds = self.config.thresholds
         yield ConsoleHeader(
             self.hostname, live=self.hub.live, read_only=self.config.read_only, id="header"
@@ -132,7 +172,19 @@ class OpsConsoleApp(App[int]):
                 yield ProcessTablePane(id="processes-table")
             with TabPane("3 Host", id="host"):
                 yield HostDetail(thresholds=thresholds, history=history, id="host-detail")
-            with TabPane("4 Sources", id="sources"):
+            with TabPane("4 Containers", id="containers"):
+                yield ContainerListPane(
+                    self.containers, read_only=self.config.read_only, id="containers-list"
+                )
+            with TabPane("5 Alerts", id="alerts"):
+                yield AlertsPane(id="alerts-list")
+            with TabPane("6 Investigation", id="investigation"):
+                yield InvestigationView(self.config.investigation, id="investigation-view")
+            with TabPane("7 Fleet", id="fleet"):
+                yield FleetPane(local_host=self.hostname, id="fleet-hosts")
+            with TabPane("8 Topics", id="topics"):
+                yield TopicTree(id="topics-tree")
+            with TabPane("9 Sources", id="sources"):
                 yield SourcesPane(id="sources-table")
         yield Footer()
 
@@ -147,6 +199,7 @@ class OpsConsoleApp(App[int]):
             self.notify(
                 message, title="Theme not loaded", severity="warning", timeout=10, markup=False
             )
+        install_hangup_handler(self)
         self._check_size(self.size.width, self.size.height)
         self._focus_view(self.query_one("#dashboard", TabPane))
         self._pump_task = asyncio.create_task(self._pump(), name="opsconsole:pump")
@@ -171,16 +224,47 @@ class OpsConsoleApp(App[int]):
             if (wait := last_data + BATCH_INTERVAL - loop.time()) > 0:
                 await asyncio.sleep(wait)
             batch = self._subscription.drain()
+            for event in batch:
+                if not event.source.startswith(FLEET_PREFIX):
+                    # Published, so the recorder and the timeline see them too; they come
+                    # back through the hub with the next batch.
+                    for alert in self.thresholds.feed(event):
+                        self.hub.publish(alert)
             self.deliver(batch)
             if not all(isinstance(event, SourceStatus | SourceHealth) for event in batch):
                 last_data = loop.time()
 
     def deliver(self, batch: Sequence[Event]) -> None:
-        """Hand one batch of events to every pane on the main screen."""
+        """Hand one batch of events to every pane on the main screen (this host's events only,
+        but for the fleet panes), and a fleet host's to its screen when one is open."""
+        local = [event for event in batch if not event.source.startswith(FLEET_PREFIX)]
         for pane in self.screen_stack[0].query(EventPane):
-            pane.consume(batch)
+            pane.consume(batch if pane.fleet_events else local)
+        for screen in self.screen_stack[1:]:
+            if isinstance(screen, FleetHostScreen):
+                screen.consume(batch)
+
+    def on_fleet_pane_host_selected(self, message: FleetPane.HostSelected) -> None:
+        if message.local:
+            self.action_show_view("dashboard")
+            return
+        screen = FleetHostScreen(
+            message.host, thresholds=self.config.thresholds, history=self._history_samples
+        )
+        self.push_screen(screen)
+        screen.call_after_refresh(screen.consume, self.hub.snapshot())
+
+    def action_pin(self) -> None:
+        """Pin what is selected in the focused pane as evidence of the open incident."""
+        self.query_one(InvestigationView).pin_focused()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id != "views":
+            return  # tabs inside a view (the investigation's sections) are the view's own
+        if event.pane.id == "topics" and self._raw_mqtt is not None:
+            # Every message on the broker costs something: only once someone looks.
+            self.hub.add(self._raw_mqtt)
+            self._raw_mqtt = None
         # Panes of a hidden view skip redraws; bring the newly shown ones up to date.
         for pane in event.pane.query(EventPane):
             pane.show_if_due()
@@ -259,16 +343,44 @@ def run_console(config: Config, *, replay: Path | None = None, speed: float = 1.
     from opsconsole.paths import themes_dir
 
     sources: list[Source]
+    control: ContainerControl | None = None
+    raw_mqtt: Source | None = None
     if replay is not None:
         from opsconsole.sources.replay import ReplaySource
 
         sources = [ReplaySource(replay, speed=speed)]
         hostname: str | None = "replay"  # until the recording names its host
     else:
+        from opsconsole.sources.containers import container_sources
         from opsconsole.sources.host import HostSource
 
-        sources = [HostSource(interval=config.refresh, process_rows=config.process_rows)]
-        hostname = None
-    app = OpsConsoleApp(config, sources, hostname=hostname, theme_dir=themes_dir())
+        hostname = socket.gethostname()
+        engines = container_sources(config.containers, host=hostname)
+        control = ContainerControl(engines, read_only=config.read_only)
+        sources = [
+            HostSource(interval=config.refresh, process_rows=config.process_rows),
+            *engines,
+        ]
+        if config.mqtt.url:
+            from opsconsole.sources.fleet import FleetSource
+            from opsconsole.sources.mqtt_alerts import AlertSource
+            from opsconsole.sources.mqtt_link import MqttConfigError
+            from opsconsole.sources.mqtt_raw import RawSource
+
+            try:
+                settings = config.mqtt.settings()
+            except MqttConfigError as error:
+                print(f"opsconsole: {error}", file=sys.stderr)
+                return 2
+            sources += [AlertSource(settings, host=hostname), FleetSource(settings, host=hostname)]
+            raw_mqtt = RawSource(settings, host=hostname)
+    app = OpsConsoleApp(
+        config,
+        sources,
+        hostname=hostname,
+        theme_dir=themes_dir(),
+        containers=control,
+        raw_mqtt=raw_mqtt,
+    )
     app.run()
     return app.return_code or 0

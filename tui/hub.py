@@ -158,10 +158,15 @@ class Hub:
         source so a pane mounted late draws at once."""
         sub = Subscription(maxlen, frozenset(kinds) if kinds is not None else None)
         self._subscriptions.append(sub)
-        for event in (*self.statuses(), *self._latest.values()):
+        for event in self.snapshot():
             if sub.wants(event):
                 sub.put(event)
         return sub
+
+    def snapshot(self) -> list[Event]:
+        """The status of each source and the latest event of each kind of each: what a view
+        opened late needs to draw at once."""
+        return [*self.statuses(), *self._latest.values()]
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop delivering to ``sub`` and wake its waiter."""

@@ -90,6 +90,8 @@ class FleetPane(LinkTablePane):
     (the table's select key) posts ``HostSelected``.
     """
 
+    fleet_events: ClassVar[bool] = True
+
     HELP_GROUP: ClassVar[str] = "Fleet"
     link_prefixes = ("fleet:mqtt",)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -19,6 +20,10 @@ class EventPane(Widget):
     not frozen: a hidden view costs no rendering work. Subclasses implement both; ``show`` must
     update widgets in place, never rebuild them, because it runs once per refresh.
     """
+
+    fleet_events: ClassVar[bool] = False
+    """True for panes about the whole fleet or the sources themselves; the others are about this
+    host and are given only its own events, never those other hosts' agents publish."""
 
     frozen: reactive[bool] = reactive(False)
     """True while the display is frozen: collection goes on, the screen holds still."""

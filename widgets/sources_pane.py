@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -31,6 +32,8 @@ class SourcesPane(EventPane):
     The table is updated in place; a source whose stream says it is degraded shows the reason
     it gave. "retry" counts down to the next attempt of an unavailable source.
     """
+
+    fleet_events: ClassVar[bool] = True
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="sources.down"),

@@ -8,7 +8,7 @@ second tab, the ``p`` key the app will have, and the hang-up handler.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,42 +16,16 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, TabbedContent, TabPane
 
-from opsconsole.evidence import EvidenceDraft, draft_from_process
 from opsconsole.sources.events import ProcessTable
 from opsconsole.store import InvestigationConfig
 from opsconsole.themes.builtin import BUILTIN_THEMES
 from opsconsole.widgets.investigation import InvestigationView, install_hangup_handler
 from opsconsole.widgets.pane import EventPane
-from opsconsole.widgets.process_table import ProcessTablePane, row_key
-from opsconsole.widgets.row_table import RowTable
+from opsconsole.widgets.process_table import ProcessTablePane
 from tests.test_app import host_events
 
 PROCESSES = next(e for e in host_events(1) if isinstance(e, ProcessTable))
 """Two processes, the busiest an nginx worker whose command line holds markup."""
-
-
-class PinnableProcesses(ProcessTablePane):
-    """The process table, pinning its selected row and showing it again on request."""
-
-    # The table sorts by pid on p; here p pins, as the app's own key will once wired.
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("p", "app.pin", "Pin", id="processes.pin")]
-
-    def pin_selection(self) -> EvidenceDraft | None:
-        key = self.query_one(RowTable).cursor_key
-        row = next((r for r in self.shown_rows if row_key(r) == key), None)
-        if row is None:
-            return None
-        return draft_from_process(
-            row, host=PROCESSES.host, ts=PROCESSES.ts, pane=self.id or "processes"
-        )
-
-    def jump_to(self, locator: Mapping[str, str]) -> bool:
-        table = self.query_one(RowTable)
-        for index, row in enumerate(self.shown_rows):
-            if str(row.pid) == locator.get("pid"):
-                table.cursor_row = index
-                return True
-        return False
 
 
 class InvestigationApp(App[int]):
@@ -83,14 +57,14 @@ class InvestigationApp(App[int]):
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="investigation-tab", id="views"):
             with TabPane("Processes", id="processes-tab"):
-                yield PinnableProcesses(id="processes")
+                yield ProcessTablePane(id="processes")
             with TabPane("Investigation", id="investigation-tab"):
                 yield self.view
         yield Footer()
 
     def on_mount(self) -> None:
         install_hangup_handler(self)
-        self.query_one(PinnableProcesses).consume([PROCESSES])
+        self.query_one(ProcessTablePane).consume([PROCESSES])
         if self._section is not None:
             self.query_one(
                 "#investigation-sections", TabbedContent

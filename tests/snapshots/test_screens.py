@@ -51,7 +51,10 @@ def test_dashboard(snap_compare, tmp_path: Path, theme: str, size: str) -> None:
     assert snap_compare(app, terminal_size=SIZES[size], run_before=until_replayed())
 
 
-@pytest.mark.parametrize(("view", "key"), [("processes", "2"), ("host", "3"), ("sources", "4")])
+@pytest.mark.parametrize(
+    ("view", "key"),
+    [("processes", "2"), ("host", "3"), ("alerts", "5"), ("investigation", "6"), ("sources", "9")],
+)
 def test_views(snap_compare, tmp_path: Path, view: str, key: str) -> None:
     assert snap_compare(
         replay_app(tmp_path), terminal_size=(80, 24), run_before=until_replayed(key)
