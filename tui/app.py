@@ -36,6 +36,8 @@ from opsconsole.widgets.header import ConsoleHeader
 from opsconsole.widgets.host_detail import HostDetail
 from opsconsole.widgets.host_overview import HostOverview
 from opsconsole.widgets.investigation import InvestigationView, install_hangup_handler
+from opsconsole.widgets.log_patterns import PatternsPane
+from opsconsole.widgets.log_view import FilterSpec, LogsTab, LogView
 from opsconsole.widgets.pane import EventPane
 from opsconsole.widgets.process_table import ProcessTablePane
 from opsconsole.widgets.sources_pane import SourcesPane
@@ -56,11 +58,12 @@ VIEWS = (
     ("processes", "Processes", "2"),
     ("host", "Host", "3"),
     ("containers", "Containers", "4"),
-    ("alerts", "Alerts", "5"),
-    ("investigation", "Investigation", "6"),
-    ("fleet", "Fleet", "7"),
-    ("topics", "Topics", "8"),
-    ("sources", "Sources", "9"),
+    ("logs", "Logs", "5"),
+    ("alerts", "Alerts", "6"),
+    ("investigation", "Investigation", "7"),
+    ("fleet", "Fleet", "8"),
+    ("topics", "Topics", "9"),
+    ("sources", "Sources", "0"),
 )
 
 
@@ -103,6 +106,7 @@ class OpsConsoleApp(App[int]):
     #main { height: 1fr; }
     #dashboard-host { height: auto; max-height: 60%; }
     #dashboard-processes { height: 1fr; }
+    #log-patterns { height: 30%; }
     TabbedContent { height: 1fr; }
     TabPane { padding: 0; }
     """
@@ -176,15 +180,18 @@ class OpsConsoleApp(App[int]):
                 yield ContainerListPane(
                     self.containers, read_only=self.config.read_only, id="containers-list"
                 )
-            with TabPane("5 Alerts", id="alerts"):
+            with TabPane("5 Logs", id="logs"):
+                yield LogsTab(id="logs-tab")
+                yield PatternsPane(id="log-patterns")
+            with TabPane("6 Alerts", id="alerts"):
                 yield AlertsPane(id="alerts-list")
-            with TabPane("6 Investigation", id="investigation"):
+            with TabPane("7 Investigation", id="investigation"):
                 yield InvestigationView(self.config.investigation, id="investigation-view")
-            with TabPane("7 Fleet", id="fleet"):
+            with TabPane("8 Fleet", id="fleet"):
                 yield FleetPane(local_host=self.hostname, id="fleet-hosts")
-            with TabPane("8 Topics", id="topics"):
+            with TabPane("9 Topics", id="topics"):
                 yield TopicTree(id="topics-tree")
-            with TabPane("9 Sources", id="sources"):
+            with TabPane("0 Sources", id="sources"):
                 yield SourcesPane(id="sources-table")
         yield Footer()
 
@@ -253,6 +260,13 @@ class OpsConsoleApp(App[int]):
         )
         self.push_screen(screen)
         screen.call_after_refresh(screen.consume, self.hub.snapshot())
+
+    def on_patterns_pane_pattern_selected(self, message: PatternsPane.PatternSelected) -> None:
+        # Picking a pattern shows the lines it groups.
+        self.query_one(LogView).apply_filter(
+            FilterSpec(include=[message.regex], text=f"pattern #{message.pattern_id}")
+        )
+        self.query_one(LogView).focus()
 
     def action_pin(self) -> None:
         """Pin what is selected in the focused pane as evidence of the open incident."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from opsconsole import __version__, paths
+from opsconsole import __version__, logs_cli, paths
 from opsconsole.config import (
     Config,
     ConfigError,
@@ -270,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("config", "data", "themes"),
         help="config (the configuration file), data or themes (directories)",
     )
+    logs_cli.add_parser(commands)
     _add_report(commands)
     _add_agent(commands)
     return parser
@@ -319,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "logs":
+        return logs_cli.run(args, theme=config.theme)
     if args.command == "report":
         from opsconsole import report
 

@@ -8,7 +8,7 @@ text changed. The cursor stays on its process.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Final, Literal
 
 from rich.text import Text
@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Static
 
+from opsconsole.evidence import EvidenceDraft, draft_from_process
 from opsconsole.sources.events import Event, ProcessRow, ProcessTable
 from opsconsole.sources.text import safe_text
 from opsconsole.widgets.format import count, number, size
@@ -232,6 +233,26 @@ class ProcessTablePane(EventPane):
     def show(self) -> None:
         self._shown = self._latest
         self._refresh_rows()
+
+    # -- evidence (the app's p) -----------------------------------------------------------
+
+    def pin_selection(self) -> EvidenceDraft | None:
+        """The process under the cursor, as evidence; None when the table is empty."""
+        shown, key = self._shown, self._table.cursor_key
+        row = next((r for r in self.shown_rows if row_key(r) == key), None)
+        if row is None or shown is None:
+            return None
+        return draft_from_process(
+            row, host=shown.host, ts=shown.ts, source=shown.source, pane=self.id or "processes"
+        )
+
+    def jump_to(self, locator: Mapping[str, str]) -> bool:
+        """Put the cursor on the pinned process; False when it is no longer listed."""
+        for index, row in enumerate(self.shown_rows):
+            if str(row.pid) == locator.get("pid"):
+                self._table.cursor_row = index
+                return True
+        return False
 
     @property
     def shown_rows(self) -> list[ProcessRow]:

@@ -53,7 +53,7 @@ def test_dashboard(snap_compare, tmp_path: Path, theme: str, size: str) -> None:
 
 @pytest.mark.parametrize(
     ("view", "key"),
-    [("processes", "2"), ("host", "3"), ("alerts", "5"), ("investigation", "6"), ("sources", "9")],
+    [("processes", "2"), ("host", "3"), ("alerts", "6"), ("investigation", "7"), ("sources", "0")],
 )
 def test_views(snap_compare, tmp_path: Path, view: str, key: str) -> None:
     assert snap_compare(

@@ -1,0 +1,287 @@
+"""Log view bench: a big syslog-like file opened, searched and followed, next to the peers.
+
+    .venv/bin/python bench/log_view.py      # 1 GB file (made once under /tmp), 20 s follows
+    .venv/bin/python bench/log_view.py --mb 100 --follow-seconds 5 --rates 50000  # quick
+
+Every program runs in its own tmux server (160x45). Figures: seconds until the last line is on
+screen, seconds until a search for a line near the middle shows it, anonymous memory (the sum of
+``Anonymous`` in /proc/PID/smaps_rollup over the process tree) after both; then, following a file
+appended at each rate, CPU seconds used and how far behind the screen is when the writer stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+LINE = (
+    "Nov 24 11:{m:02}:{s:02} host{h} app[{p}]: request {n:010d} {level} served "
+    "path=/api/v1/items/{k} in {ms} ms\n"
+)
+LEVELS = ("INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR")
+
+
+def make_file(path: Path, megabytes: int) -> int:
+    """Write the file once (kept for later runs); the number of lines."""
+    target = megabytes << 20
+    if path.exists() and path.stat().st_size >= target:
+        return int(path.with_suffix(".lines").read_text())
+    number = 0
+    with path.open("w") as out:
+        size = 0
+        while size < target:
+            chunk = "".join(
+                LINE.format(
+                    m=n // 60 % 60,
+                    s=n % 60,
+                    h=n % 5,
+                    p=n % 977,
+                    n=n,
+                    level=LEVELS[n % 6],
+                    k=n % 10007,
+                    ms=n % 997,
+                )
+                for n in range(number, number + 100_000)
+            )
+            out.write(chunk)
+            size += len(chunk)
+            number += 100_000
+    path.with_suffix(".lines").write_text(str(number))
+    return number
+
+
+class Pane:
+    def __init__(self, command: list[str]) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="logbench-"))
+        self.socket = self.dir / "tmux.sock"
+        env = [
+            "env",
+            "-i",
+            "PATH=/usr/bin:/bin",
+            f"HOME={self.dir}",
+            "TERM=xterm-256color",
+            "LANG=C.UTF-8",
+        ]
+        self.tmux(
+            "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "160", "-y", "45", "sleep 600"
+        )
+        self.started = time.monotonic()
+        self.tmux("respawn-pane", "-k", "-t", "b", shlex.join([*env, *command]))
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-S", str(self.socket), *args], capture_output=True, text=True, check=True
+        ).stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "b")
+
+    def wait(self, text: str, timeout: float = 120) -> float:
+        start = time.monotonic()
+        while text not in self.screen():
+            if time.monotonic() - start > timeout:
+                raise TimeoutError(f"{text!r} not shown after {timeout}s:\n{self.screen()}")
+            time.sleep(0.01)
+        return time.monotonic() - start
+
+    def processes(self) -> list[psutil.Process]:
+        pid = int(self.tmux("display-message", "-p", "-t", "b", "#{pane_pid}").strip())
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+
+    def anonymous_mb(self) -> float:
+        total = 0
+        for process in self.processes():
+            try:
+                for line in Path(f"/proc/{process.pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Anonymous:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+        return total / 1024
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for process in self.processes():
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+        return total
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-S", str(self.socket), "kill-server"], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def programs(opsconsole: list[str]) -> dict[str, dict[str, object]]:
+    peers = REPO / "bench" / ".peers-venv" / "bin" / "tl"
+    found = {
+        "opsconsole": {"argv": opsconsole, "search": ["/"], "ready": "FOLLOW"},
+        "less +G": {"argv": ["less", "+G"], "search": ["/"], "ready": None},
+        "lnav": {"argv": ["lnav"], "search": ["/"], "ready": None}
+        if shutil.which("lnav")
+        else None,
+        "toolong": {"argv": [str(peers)], "search": ["ctrl+f"], "ready": None}
+        if peers.exists()
+        else None,
+    }
+    return {name: spec for name, spec in found.items() if spec is not None}
+
+
+def open_and_search(
+    name: str, spec: dict[str, object], path: Path, lines: int
+) -> dict[str, float | str]:
+    argv = [*spec["argv"], str(path)]  # type: ignore[misc]
+    pane = Pane(argv)
+    result: dict[str, float | str] = {}
+    try:
+        last = f"request {lines - 1:010d}"
+        result["last_screen_s"] = round(pane.wait(last), 3)
+        middle = f"request {lines // 2 + 7:010d}"
+        if name == "toolong":
+            result["search_s"] = "n/a"
+        else:
+            pane.tmux("send-keys", "-t", "b", "g")
+            time.sleep(0.5)
+            pane.tmux("send-keys", "-t", "b", "/")
+            time.sleep(0.3)  # the prompt opens; the clock starts with the search itself
+            start = time.monotonic()
+            pane.tmux("send-keys", "-t", "b", middle, "Enter")
+            while middle not in pane.screen() or (
+                name == "opsconsole" and "line 1/" in pane.screen()
+            ):
+                if time.monotonic() - start > 120:
+                    raise TimeoutError("search")
+                time.sleep(0.01)
+            result["search_s"] = round(time.monotonic() - start, 3)
+        result["anon_mb"] = round(pane.anonymous_mb(), 1)
+    except TimeoutError as error:
+        result["error"] = str(error)[:200]
+    finally:
+        pane.close()
+    return result
+
+
+def follow(
+    name: str, argv: list[str], rate: int, seconds: float, folder: Path
+) -> dict[str, float | str]:
+    path = folder / f"follow-{name.split()[0]}-{rate}.log"
+    path.write_text("start\n")
+    pane = Pane([*argv, str(path)])
+    try:
+        pane.wait("start", 30)
+        time.sleep(1)
+        cpu0 = pane.cpu_seconds()
+        stop = threading.Event()
+        written = [0]
+
+        def writer() -> None:
+            with path.open("a") as out:
+                begin = time.monotonic()
+                while not stop.is_set():
+                    due = int((time.monotonic() - begin) * rate)
+                    if due > written[0]:
+                        out.write(
+                            "".join(
+                                LINE.format(m=0, s=0, h=0, p=1, n=n, level="INFO", k=n, ms=1)
+                                for n in range(written[0], due)
+                            )
+                        )
+                        out.flush()
+                        written[0] = due
+                    time.sleep(0.01)
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        time.sleep(seconds)
+        stop.set()
+        thread.join()
+        end = time.monotonic()
+        last = f"request {written[0] - 1:010d}"
+        try:
+            lag = pane.wait(last, 60)
+        except TimeoutError:
+            lag = float("inf")
+        cpu = pane.cpu_seconds() - cpu0
+        return {
+            "cpu_s": round(cpu, 2),
+            "lag_s": round(lag, 2),
+            "lines": written[0],
+            "for_s": round(end - end + seconds, 1),
+        }
+    finally:
+        pane.close()
+        path.unlink(missing_ok=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mb", type=int, default=1024)
+    parser.add_argument("--file", type=Path, default=Path("/tmp/opsconsole-bench-syslog.log"))
+    parser.add_argument(
+        "--rates", type=lambda text: [int(x) for x in text.split(",")], default=[1000, 10000, 50000]
+    )
+    parser.add_argument("--follow-seconds", type=float, default=20)
+    parser.add_argument("--only", action="append")
+    args = parser.parse_args()
+    opsconsole = [sys.executable, "-m", "opsconsole.logs_cli"]
+    path = (
+        args.file if args.mb == 1024 else args.file.with_name(f"{args.file.stem}-{args.mb}mb.log")
+    )
+    started = time.monotonic()
+    lines = make_file(path, args.mb)
+    print(
+        f"file: {path} {path.stat().st_size / 2**20:.0f} MB, {lines:,} lines "
+        f"(made or found in {time.monotonic() - started:.1f}s)"
+    )
+    chosen = {
+        name: spec
+        for name, spec in programs(opsconsole).items()
+        if not args.only or name in args.only
+    }
+    print(f"{'program':<12} {'last screen s':>14} {'search s':>9} {'anon MB':>8}")
+    for name, spec in chosen.items():
+        result = open_and_search(name, spec, path, lines)
+        print(
+            f"{name:<12} {result.get('last_screen_s', '-')!s:>14} "
+            f"{result.get('search_s', '-')!s:>9} {result.get('anon_mb', '-')!s:>8} "
+            f"{result.get('error', '')}",
+            flush=True,
+        )
+    followers = {"opsconsole": opsconsole, "tail -f": ["tail", "-f"]}
+    if shutil.which("lnav"):
+        followers["lnav"] = ["lnav"]
+    if not args.only or "follow" in args.only:
+        folder = Path(tempfile.mkdtemp(prefix="logfollow-"))
+        print(
+            f"follow for {args.follow_seconds:g}s: CPU seconds used, "
+            "seconds behind when the writer stops"
+        )
+        for rate in args.rates:
+            for name, argv in followers.items():
+                result = follow(name, argv, rate, args.follow_seconds, folder)
+                print(
+                    f"  {rate:>6}/s {name:<12} cpu {result['cpu_s']:>6} s  "
+                    f"lag {result['lag_s']:>6} s  ({result['lines']:,} lines)",
+                    flush=True,
+                )
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

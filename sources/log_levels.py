@@ -1,0 +1,290 @@
+"""What a log line says about itself: its level, its time, and its fields when it is JSON.
+
+These run for every line drawn on screen and for every line a filter looks at, so each is one
+compiled regular expression over the start of the line, with no allocation on the common path.
+Nothing here trusts the line: any text gives an answer (possibly "none"), never an exception.
+"""
+
+from __future__ import annotations
+
+import calendar
+import enum
+import re
+import time
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import msgspec
+
+
+class Level(enum.IntEnum):
+    """Severity of a line, ordered so that a minimum level is a comparison."""
+
+    NONE = 0
+    TRACE = 1
+    DEBUG = 2
+    INFO = 3
+    NOTICE = 4
+    WARN = 5
+    ERROR = 6
+    FATAL = 7
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        """The level a word names (``warn``, ``Error``, ``crit``, ``5``...); ValueError if none."""
+        word = text.strip().upper()
+        if word.isdigit() and int(word) < 8:
+            return _SYSLOG_SEVERITY[int(word)]
+        level = _WORDS.get(word)
+        if level is None:
+            raise ValueError(f"not a level: {text!r} (use error, warn, info, debug...)")
+        return level
+
+
+_WORDS: dict[str, Level] = {
+    "FATAL": Level.FATAL,
+    "PANIC": Level.FATAL,
+    "EMERG": Level.FATAL,
+    "EMERGENCY": Level.FATAL,
+    "ALERT": Level.FATAL,
+    "CRIT": Level.FATAL,
+    "CRITICAL": Level.FATAL,
+    "SEVERE": Level.ERROR,
+    "ERROR": Level.ERROR,
+    "ERR": Level.ERROR,
+    "E": Level.ERROR,
+    "WARN": Level.WARN,
+    "WARNING": Level.WARN,
+    "W": Level.WARN,
+    "NOTICE": Level.NOTICE,
+    "INFO": Level.INFO,
+    "I": Level.INFO,
+    "DEBUG": Level.DEBUG,
+    "D": Level.DEBUG,
+    "TRACE": Level.TRACE,
+}
+
+# syslog severities 0..7 (RFC 5424): emerg, alert, crit, err, warning, notice, info, debug.
+_SYSLOG_SEVERITY = (
+    Level.FATAL,
+    Level.FATAL,
+    Level.FATAL,
+    Level.ERROR,
+    Level.WARN,
+    Level.NOTICE,
+    Level.INFO,
+    Level.DEBUG,
+)
+
+SCAN = 300
+"""Characters at the start of a line searched for a level word: levels sit near the front."""
+
+_PRI = re.compile(r"<(\d{1,3})>")
+_LEVEL_WORD = re.compile(
+    r"(?<![\w.-])(FATAL|PANIC|EMERG(?:ENCY)?|ALERT|CRIT(?:ICAL)?|SEVERE|ERROR|ERR|WARN(?:ING)?"
+    r"|NOTICE|INFO|DEBUG|TRACE)(?![\w.-])",
+    re.IGNORECASE,
+)
+_KEY_LEVEL = re.compile(
+    r"""\b(?:level|lvl|severity|loglevel)["']?\s*[=:]\s*["']?([A-Za-z]+|[0-7]\b)""", re.IGNORECASE
+)
+_EXCEPTION = re.compile(
+    r"Traceback \(most recent call last\)|^(?:[\w.$]+\.)?\w*(?:Exception|Error)\b(?::|$)"
+    r"|^Caused by: |^panic: "
+)
+_CONTINUATION = re.compile(r"^(?:\s+(?:at |File \"|\.\.\. \d+ more)|\s)")
+
+
+def detect_level(text: str, previous: Level = Level.NONE) -> Level:
+    """The level of one line; ``previous`` is the level of the line before it.
+
+    Understands ``<PRI>`` syslog prefixes, ``level=warn`` and ``"level":"error"`` fields,
+    level words (``ERROR``, ``[warn]``, ``W1124`` is not one), exception headers and
+    tracebacks. An indented line after an error (a stack frame) is part of that error.
+    """
+    head = text[:SCAN]
+    if head.startswith("<") and (pri := _PRI.match(head)) is not None:
+        return _SYSLOG_SEVERITY[int(pri.group(1)) & 7]
+    if (field := _KEY_LEVEL.search(head)) is not None:
+        word = field.group(1)
+        try:
+            return Level.parse(word)
+        except ValueError:
+            pass
+    if (word_match := _LEVEL_WORD.search(head)) is not None:
+        word = word_match.group(1)
+        # Lower-case "error" inside a sentence is often just a word; upper or Title case, or
+        # a bracketed word, is a level. Accept any case for the long, unambiguous words.
+        bracketed = head[word_match.start() - 1 : word_match.start()] in ("[", "<", "(")
+        if word.isupper() or word.istitle() or len(word) > 5 or bracketed:
+            return _WORDS[word.upper()]
+    if _EXCEPTION.search(head) is not None:
+        return Level.ERROR
+    if previous >= Level.ERROR and head and _CONTINUATION.match(head) is not None:
+        return previous
+    return Level.NONE
+
+
+# --- timestamps ------------------------------------------------------------------------------
+
+
+class Stamp(NamedTuple):
+    """A time found in a line: seconds since the epoch, and where it sits in the text."""
+
+    ts: float
+    start: int
+    end: int
+
+
+_ISO = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?"
+    r"\s?(Z|[+-]\d\d:?\d\d|UTC)?"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_SYSLOG = re.compile(
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([ \d]\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?"
+)
+STAMP_SCAN = 80
+"""Characters at the start of a line searched for a time."""
+
+
+def _local(fields: tuple[int, int, int, int, int, int]) -> float:
+    """Seconds since the epoch of a wall-clock time in the local zone."""
+    return time.mktime((*fields, 0, 0, -1))
+
+
+def _fraction(digits: str | None) -> float:
+    return int(digits) / 10 ** len(digits) if digits else 0.0
+
+
+def parse_timestamp(text: str, *, year: int | None = None) -> Stamp | None:
+    """The first ISO 8601 or syslog time near the start of ``text``, or None.
+
+    A time without a zone is local time, as the host that wrote it most likely meant; a
+    syslog time has no year, so ``year`` (default: this year) is assumed.
+    """
+    head = text[:STAMP_SCAN]
+    iso = _ISO.search(head)
+    if iso is not None:
+        y, mo, d, h, mi, s, frac, zone = iso.groups()
+        try:
+            fields = (int(y), int(mo), int(d), int(h), int(mi), int(s))
+            if zone is None:
+                ts = _local(fields)
+            else:
+                ts = float(calendar.timegm((*fields, 0, 0, 0)))
+                if zone not in ("Z", "UTC"):
+                    sign = -1 if zone[0] == "+" else 1
+                    digits = zone[1:].replace(":", "")
+                    ts += sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+            datetime(*fields)  # validates the day of the month, which mktime would roll over
+        except (ValueError, OverflowError):
+            return None
+        return Stamp(ts + _fraction(frac), iso.start(), iso.end())
+    syslog = _SYSLOG.search(head)
+    if syslog is not None:
+        mon, day, h, mi, s, frac = syslog.groups()
+        try:
+            fields = (
+                year or time.localtime().tm_year,
+                _MONTHS[mon],
+                int(day),
+                int(h),
+                int(mi),
+                int(s),
+            )
+            datetime(*fields)
+            ts = _local(fields)
+        except (ValueError, OverflowError):
+            return None
+        return Stamp(ts + _fraction(frac), syslog.start(), syslog.end())
+    return None
+
+
+# --- JSON lines ------------------------------------------------------------------------------
+
+_json = msgspec.json.Decoder(dict[str, Any])
+
+LEVEL_KEYS = ("level", "lvl", "severity", "log.level", "loglevel", "PRIORITY")
+MESSAGE_KEYS = ("msg", "message", "MESSAGE", "log", "text")
+TIME_KEYS = ("ts", "time", "timestamp", "@timestamp", "t", "__REALTIME_TIMESTAMP")
+
+
+def parse_json(text: str) -> dict[str, Any] | None:
+    """The fields of a JSON object line, or None when the line is not one."""
+    if not text.startswith("{"):
+        return None
+    try:
+        return _json.decode(text)
+    except (msgspec.DecodeError, UnicodeEncodeError):
+        return None
+
+
+def json_level(fields: dict[str, Any]) -> Level:
+    """The level a JSON line's fields name (journald's PRIORITY included), or NONE."""
+    for key in LEVEL_KEYS:
+        value = fields.get(key)
+        if value is None:
+            continue
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 8:
+            return _SYSLOG_SEVERITY[value]
+        if isinstance(value, str):
+            try:
+                return Level.parse(value)
+            except ValueError:
+                continue
+    return Level.NONE
+
+
+def json_time(fields: dict[str, Any]) -> float | None:
+    """The time of a JSON line: an epoch in s, ms, µs or ns, or an ISO string; None if none."""
+    for key in TIME_KEYS:
+        value = fields.get(key)
+        if isinstance(value, str):
+            if value.isdigit():
+                value = int(value)
+            else:
+                stamp = parse_timestamp(value)
+                if stamp is not None:
+                    return stamp.ts
+                continue
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            number = float(value)
+            # Seconds until the year 5138; beyond that the unit is ms, then µs, then ns.
+            while number > 1e11:
+                number /= 1000
+            return number
+    return None
+
+
+def json_message(fields: dict[str, Any]) -> str | None:
+    """The message of a JSON line, or None when it names none."""
+    for key in MESSAGE_KEYS:
+        value = fields.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+class LineInfo(NamedTuple):
+    """Everything the view needs to know about one line beyond its text."""
+
+    level: Level
+    stamp: Stamp | None
+    fields: dict[str, Any] | None
+
+
+def analyse(text: str, previous: Level = Level.NONE) -> LineInfo:
+    """Level, time and JSON fields of one line (see ``detect_level`` for ``previous``)."""
+    fields = parse_json(text)
+    if fields is not None:
+        level = json_level(fields)
+        ts = json_time(fields)
+        stamp = Stamp(ts, 0, 0) if ts is not None else None
+        return LineInfo(level, stamp, fields)
+    return LineInfo(detect_level(text, previous), parse_timestamp(text), None)

@@ -1,0 +1,347 @@
+"""The log view driven by keys (Pilot), over real files and rings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from textual.widgets import Input, Static
+
+from opsconsole.logs_cli import _app_class
+from opsconsole.sources.events import LogLine, LogLines
+from opsconsole.sources.log_index import FileDocument
+from opsconsole.sources.log_sources import RingDocument
+from opsconsole.widgets.log_view import LogPane, LogView, open_documents
+
+HOSTILE = [
+    b"csi \x1b[31mred\x1b[0m and \x1b[2J\x1b[H clear",
+    b"osc title \x1b]0;pwned\x07 and clipboard \x1b]52;c;ZWNobyBoaQ==\x07",
+    b"alt screen \x1b[?1049h cursor \x1b[10;10H \x1b[5A",
+    b"c1 csi \xc2\x9b31m and raw c1 \x9b",
+    b"dcs \x1bP1$r0m\x1b\\ st and bell \x07 backspace \x08",
+    b"nul \x00 and invalid \xff\xfe utf-8",
+]
+# Anything a terminal would act on: ESC, C0 controls, DEL and C1 controls.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def write_log(tmp_path: Path, lines: list[bytes], name: str = "app.log") -> Path:
+    path = tmp_path / name
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path
+
+
+def make_app(*paths: Path):
+    documents = open_documents([str(path) for path in paths], on_error=print)
+    return _app_class()(documents, [])
+
+
+def title(app) -> str:
+    return str(app.query_one("#log-title", Static).render())
+
+
+def shown(view: LogView) -> list[str]:
+    height = view.scrollable_content_region.height
+    return [view.render_line(y).text.rstrip() for y in range(height)]
+
+
+async def settle(pilot, view: LogView, condition=lambda: True) -> None:
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if condition():
+            return
+    raise AssertionError("the view did not settle")
+
+
+async def test_escape_sequences_never_reach_the_terminal(tmp_path: Path) -> None:
+    app = make_app(write_log(tmp_path, HOSTILE))
+    async with app.run_test(size=(200, 20)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == len(HOSTILE))
+        for mode in ("raw", "utc"):
+            view.time_mode = mode
+            await pilot.pause()
+            for y in range(len(HOSTILE)):
+                for segment in view.render_line(y):
+                    assert not CONTROL.search(segment.text), segment.text
+        lines = shown(view)
+        assert "\\x1b]0;pwned\\x07" in lines[1]
+        assert "\\x1b]52;c;" in lines[1]
+        assert "\\x1b[?1049h" in lines[2]
+        assert "\\x9b31m" in lines[3]
+        assert "\\x1bP1$r0m\\x1b\\" in lines[4]
+        assert "\\x00" in lines[5] and "\ufffd\ufffd" in lines[5]
+
+
+async def test_cut_line_says_so(tmp_path: Path) -> None:
+    app = make_app(write_log(tmp_path, [b"a" * (10 << 20), b"short"]))
+    async with app.run_test(size=(100, 10)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 2)
+        view.follow = False
+        view.cursor = 0
+        await pilot.pause()
+        await settle(pilot, view, lambda: view.max_scroll_x > 4000)  # the width is measured
+        view.scroll_to(x=view.max_scroll_x, animate=False)  # as the end key does
+        await pilot.pause()
+        text = "".join(shown(view))
+        assert "[line cut: 10.0 MB more not shown]" in text
+
+
+async def test_search_highlights_and_n_moves(tmp_path: Path) -> None:
+    lines = [
+        f"line {number} {'needle' if number % 50 == 7 else 'hay'}".encode() for number in range(500)
+    ]
+    app = make_app(write_log(tmp_path, lines))
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 500)
+        await pilot.press("g", "slash", *"needle", "enter")
+        await settle(pilot, view, lambda: view.cursor == 7)
+        await pilot.press("n")
+        await settle(pilot, view, lambda: view.cursor == 57)
+        await pilot.press("N")
+        await settle(pilot, view, lambda: view.cursor == 7)
+        y = view.cursor - round(view.scroll_y)
+        match_style = view.get_component_rich_style("logview--match")
+        assert any(
+            segment.text == "needle"
+            and segment.style is not None
+            and segment.style.bgcolor == match_style.bgcolor
+            for segment in view.render_line(y)
+        )
+
+
+async def test_filter_level_context_and_inverse(tmp_path: Path) -> None:
+    lines = [
+        b"2026-11-24T10:00:00Z INFO a",
+        b"2026-11-24T10:00:01Z WARN b",
+        b"2026-11-24T10:00:02Z ERROR c",
+        b"2026-11-24T10:00:03Z INFO d",
+        b"2026-11-24T10:00:04Z INFO e",
+    ]
+    app = make_app(write_log(tmp_path, lines))
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 5)
+        await pilot.press("ampersand", *"level:warn", "enter")
+        await settle(pilot, view, lambda: view.document.line_count == 2)
+        assert [line[-1] for line in shown(view)[:2]] == ["b", "c"]
+        assert "filter: level:warn" in title(app)
+        view.apply_filter(view.filter.parse("ERROR -C1"))
+        await settle(pilot, view, lambda: view.document.line_count == 3)
+        assert [line[-1] for line in shown(view)[:3]] == ["b", "c", "d"]
+        view.apply_filter(view.filter.parse("!INFO since:2026-11-24T10:00:02Z"))
+        await settle(pilot, view, lambda: view.document.line_count == 1)
+        assert shown(view)[0].endswith("c")
+        view.apply_filter(None)
+        await settle(pilot, view, lambda: view.document.line_count == 5)
+
+
+async def test_follow_takes_new_lines_and_pause_holds(tmp_path: Path) -> None:
+    path = write_log(tmp_path, [b"first"])
+    app = make_app(path)
+    async with app.run_test(size=(80, 10)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 1)
+        with path.open("ab") as out:
+            out.write(b"".join(b"new %d\n" % number for number in range(100)))
+        await settle(pilot, view, lambda: view.document.line_count == 101)
+        await pilot.pause(0.1)
+        assert shown(view)[-1] == " new 99"
+        assert "FOLLOW" in title(app)
+        await pilot.press("f")
+        assert "paused" in title(app)
+        with path.open("ab") as out:
+            out.write(b"later\n")
+        await settle(pilot, view, lambda: view.document.line_count == 102)
+        assert shown(view)[-1] == " new 99"
+        await pilot.press("G")
+        await pilot.pause(0.1)
+        assert shown(view)[-1] == " later"
+
+
+async def test_bookmarks_errors_and_save(tmp_path: Path) -> None:
+    lines = [b"ok %d" % number for number in range(100)]
+    lines[30] = b"ERROR one"
+    lines[70] = b"ERROR two"
+    app = make_app(write_log(tmp_path, lines))
+    async with app.run_test(size=(80, 12)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 100)
+        await pilot.press("g", "e")
+        await settle(pilot, view, lambda: view.cursor == 30)
+        await pilot.press("m", "e")
+        await settle(pilot, view, lambda: view.cursor == 70)
+        await pilot.press("E")
+        await settle(pilot, view, lambda: view.cursor == 30)
+        await pilot.press("g", "u")
+        await settle(pilot, view, lambda: view.cursor == 30)
+        assert view.render_line(view.cursor - round(view.scroll_y)).text.startswith("◆")
+        # save exactly what the filter shows
+        view.apply_filter(
+            view.filter.parse("ERROR")
+            if view.filter
+            else __import__(
+                "opsconsole.widgets.log_view", fromlist=["FilterSpec"]
+            ).FilterSpec.parse("ERROR")
+        )
+        await settle(pilot, view, lambda: view.document.line_count == 2)
+        target = tmp_path / "shown.log"
+        await pilot.press("s")
+        prompt = app.query_one(Input)
+        prompt.value = str(target)
+        await pilot.press("enter")
+        await settle(pilot, view, target.exists)
+        await pilot.pause(0.2)
+        assert target.read_text() == "ERROR one\nERROR two\n"
+
+
+async def test_merge_by_time_and_trace(tmp_path: Path) -> None:
+    web = write_log(
+        tmp_path,
+        [b"2026-11-24T10:00:00Z web start", b"2026-11-24T10:00:02Z web req-id=abc123 GET"],
+        "web.log",
+    )
+    db = write_log(
+        tmp_path,
+        [b"2026-11-24T10:00:01Z db ready", b"2026-11-24T10:00:03Z db req-id=abc123 query"],
+        "db.log",
+    )
+    app = make_app(web, db)
+    async with app.run_test(size=(100, 12)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 2)
+        await pilot.press("M")
+        await settle(pilot, view, lambda: view.document.line_count == 4)
+        assert [line.split()[0] + line.split()[2] for line in shown(view)[:4]] == [
+            "web.logweb",
+            "db.logdb",
+            "web.logweb",
+            "db.logdb",
+        ]
+        app.query_one(LogPane).trace("abc123")
+        await settle(pilot, view, lambda: view.document.line_count == 2)
+        assert all("abc123" in line for line in shown(view)[:2])
+
+
+async def test_container_log_lines_open_in_the_view() -> None:
+    app = _app_class()([], [])
+    async with app.run_test(size=(80, 10)) as pilot:
+        pane = app.query_one(LogPane)
+        pane.feed(
+            LogLines(
+                ts=1.0,
+                host="h",
+                source="podman",
+                stream="container:podman:web",
+                lines=(LogLine(text="hello \x1b[31mred"),),
+                dropped=0,
+            )
+        )
+        view = pane.view
+        await settle(pilot, view, lambda: view.document.line_count == 1)
+        assert shown(view)[0] == " hello \\x1b[31mred"
+        assert "container:podman:web" in title(app)
+
+
+async def test_ring_drops_are_shown(tmp_path: Path) -> None:
+    ring = RingDocument("stdin", capacity=5)
+    app = _app_class()([ring], [])
+    async with app.run_test(size=(80, 10)) as pilot:
+        view = app.query_one(LogView)
+        ring.append_text(f"line {number}" for number in range(20))
+        await settle(pilot, view, lambda: view.document.line_count == 6)
+        assert "15 earlier lines dropped" in shown(view)[0]
+        assert shown(view)[5] == " line 19"
+
+
+def test_file_document_is_a_document(tmp_path: Path) -> None:
+    assert FileDocument(str(write_log(tmp_path, [b"x"]))).name.endswith("app.log")
+
+
+async def test_copy_sends_the_safe_text_over_osc52(tmp_path: Path) -> None:
+    app = make_app(write_log(tmp_path, [b"one", b"two \x1b[31m", b"three"]))
+    async with app.run_test(size=(80, 10)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 3)
+        await pilot.press("g", "v", "j", "y")
+        assert app.clipboard == "one\ntwo \\x1b[31m"
+        await pilot.press("G", "y")
+        assert app.clipboard == "three"
+
+
+async def test_wrap_shows_a_long_line_on_several_rows(tmp_path: Path) -> None:
+    app = make_app(write_log(tmp_path, [b"x" * 150 + b"END", b"short"]))
+    async with app.run_test(size=(80, 10)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 2)
+        assert not any("END" in line for line in shown(view))
+        await pilot.press("w")
+        await pilot.pause()
+        rows = shown(view)
+        assert rows[0].startswith(" x") and rows[1].endswith("END") and rows[2] == " short"
+
+
+async def test_time_range_filter_and_histogram(tmp_path: Path) -> None:
+    lines = [
+        f"2026-11-24T10:{minute:02}:00Z {'INFO' if minute % 10 else 'ERROR'} m{minute}".encode()
+        for minute in range(60)
+    ]
+    app = make_app(write_log(tmp_path, lines))
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 60)
+        await pilot.press(
+            "ampersand", *"since:2026-11-24T10:30Z until:2026-11-24T10:39:00Z", "enter"
+        )
+        await settle(pilot, view, lambda: view.document.line_count == 10)
+        assert shown(view)[0].endswith("m30")
+        view.apply_filter(None)
+        await pilot.press("H")
+        from opsconsole.widgets.log_histogram import LogHistogram
+
+        histogram = app.query_one(LogHistogram)
+        await settle(pilot, view, lambda: histogram.summary != "counting…")
+        rows = histogram.summary.split("\n")
+        assert rows[0].startswith(" error") and rows[1].startswith("  warn")
+        assert "2026-11-24" in rows[3] or "2026-11-24" in rows[-1]
+
+
+async def test_logs_tab_takes_log_lines_from_the_event_stream(tmp_path: Path) -> None:
+    from textual.app import App
+
+    from opsconsole.widgets.log_view import LogsTab
+
+    class Host(App[None]):
+        def compose(self):
+            yield LogsTab(id="logs")
+
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        tab = app.query_one(LogsTab)
+        batch = LogLines(
+            ts=1.0,
+            host="h",
+            source="podman",
+            stream="container:podman:db",
+            lines=(LogLine(text="ERROR db down"),),
+        )
+        tab.consume([batch])
+        view = tab.pane.view
+        await settle(pilot, view, lambda: view.document.line_count == 1)
+        assert shown(view)[0] == " ERROR db down"
+        web = LogLines(
+            ts=2.0,
+            host="h",
+            source="podman",
+            stream="container:podman:web",
+            lines=(LogLine(text="web up"),),
+        )
+        tab.consume([web])
+        assert view.base.name == "container:podman:db"  # a new stream does not steal the view
+        tab.pane.show_stream("container:podman:web")
+        await settle(pilot, view, lambda: view.base.name == "container:podman:web")
+        await settle(pilot, view, lambda: shown(view)[0] == " web up")
+        tab.open_paths([str(write_log(tmp_path, [b"from a file"]))])
+        await settle(pilot, view, lambda: shown(view)[0] == " from a file")

@@ -1,0 +1,148 @@
+"""``opsconsole logs PATH... | -``: straight into the log view.
+
+Files, directories and globs open through their index; ``-`` reads standard input (a pipe such
+as ``journalctl -f | opsconsole logs -``); ``--journal`` runs ``journalctl -o json --follow``.
+Textual reads the keyboard from standard input, so with ``-`` the pipe is moved to another
+descriptor and the terminal (``/dev/tty``) is put in its place before the app starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from opsconsole.sources.text import safe_text
+
+EXIT_NO_LOG = 1
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``logs`` subcommand to the CLI's subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "logs",
+        help="open log files, a directory, globs, a pipe (-) or the journal in the log view",
+        description="Open logs in the log view: files (followed, rotation and truncation "
+        "handled), directories and globs (the 64 newest files), - for standard input, "
+        "--journal for journald. Keys: / search, & filter, e/E errors, m marks, f follow, ? help.",
+    )
+    parser.add_argument("paths", metavar="PATH", nargs="*", help="file, directory, glob, or -")
+    parser.add_argument(
+        "--journal", action="store_true", help="follow journald (journalctl -o json --follow)"
+    )
+    parser.add_argument("-u", "--unit", metavar="UNIT", help="journald: only this unit")
+    parser.add_argument("--journal-file", metavar="PATH", help="journald: read this journal file")
+    parser.add_argument(
+        "--lines", metavar="N", type=int, default=200_000, help="lines a stream keeps (200000)"
+    )
+    return parser
+
+
+def stdin_stream() -> int:
+    """Move a piped standard input to a new descriptor and give the terminal to fd 0.
+
+    Returns the pipe's descriptor. OSError when there is no terminal to read keys from.
+    """
+    pipe = os.dup(0)
+    tty = os.open("/dev/tty", os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+    os.dup2(tty, 0)
+    os.close(tty)
+    os.set_inheritable(pipe, False)
+    return pipe
+
+
+def run(args: argparse.Namespace, theme: str | None = None) -> int:
+    """Open the logs ``args`` names in the log view; the exit status."""
+    from opsconsole.sources.log_index import Document
+    from opsconsole.sources.log_sources import (
+        JournalStream,
+        RingDocument,
+        follow_fd,
+        journal_command,
+    )
+    from opsconsole.widgets.log_view import open_documents
+
+    errors: list[str] = []
+    paths = [path for path in args.paths if path != "-"]
+    documents: list[Document] = open_documents(paths, on_error=errors.append)
+    if "-" in args.paths:
+        if sys.stdin.isatty():
+            errors.append(
+                "-: standard input is a terminal, not a pipe (try: cmd | opsconsole logs -)"
+            )
+        else:
+            try:
+                pipe = stdin_stream()
+            except OSError as error:
+                print(f"opsconsole logs: no terminal for the keyboard: {error}", file=sys.stderr)
+                return EXIT_NO_LOG
+            stream = RingDocument("stdin", capacity=args.lines)
+            follow_fd(pipe, stream)
+            documents.insert(0, stream)
+    journal: JournalStream | None = None
+    if args.journal or args.unit or args.journal_file:
+        stream = RingDocument(f"journal:{args.unit or args.journal_file or 'all'}", args.lines)
+        journal = JournalStream(
+            stream, journal_command(args.unit, file=args.journal_file, follow=True)
+        )
+        journal.start()
+        documents.append(stream)
+    if not documents:
+        for message in errors or ["nothing to show: give a file, a glob, - or --journal"]:
+            print(f"opsconsole logs: {safe_text(message)}", file=sys.stderr)
+        return EXIT_NO_LOG
+    app = _app_class()(documents, errors, theme=theme)
+    try:
+        app.run()
+    finally:
+        if journal is not None:
+            journal.stop()
+    return app.return_code or 0
+
+
+def _app_class() -> Any:
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding
+    from textual.widgets import Footer
+
+    from opsconsole.help import HelpScreen, binding_groups
+    from opsconsole.sources.log_index import Document
+    from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME
+    from opsconsole.widgets.log_view import LogPane
+
+    class LogsApp(App[int]):
+        """The log view alone, full screen: what ``opsconsole logs`` runs."""
+
+        TITLE = "opsconsole logs"
+        BINDINGS = [
+            Binding("q", "quit", "Quit", id="logs_app.quit"),
+            Binding("question_mark", "help", "Help", id="logs_app.help"),
+        ]
+
+        def __init__(
+            self, documents: Sequence[Document], errors: Sequence[str], theme: str | None = None
+        ) -> None:
+            super().__init__()
+            self._documents = list(documents)
+            self._errors = list(errors)
+            for item in BUILTIN_THEMES:
+                self.register_theme(item)
+            self.theme = theme if theme in self.available_themes else DEFAULT_THEME
+
+        def compose(self) -> ComposeResult:
+            yield LogPane(self._documents, id="logs")
+            yield Footer()
+
+        def on_mount(self) -> None:
+            for error in self._errors:
+                self.notify(error, title="Not opened", severity="error", timeout=15, markup=False)
+            self.query_one(LogPane).view.focus()
+
+        def action_help(self) -> None:
+            """Show every key."""
+            if not isinstance(self.screen, HelpScreen):
+                self.push_screen(HelpScreen(list(binding_groups(self, self.screen))))
+
+    return LogsApp
