@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -140,6 +141,8 @@ class OpsConsoleApp(App[int]):
         self._raw_mqtt = raw_mqtt
         self.thresholds = ThresholdAlerts(config.thresholds)
         """Alerts from this host's own figures crossing the thresholds."""
+        self._stream_time = 0.0
+        """The newest event time delivered: the clock of a replay."""
         self._pump_task: asyncio.Task[None] | None = None
         self.frozen = False
         for theme in BUILTIN_THEMES:
@@ -178,19 +181,22 @@ class OpsConsoleApp(App[int]):
                 yield HostDetail(thresholds=thresholds, history=history, id="host-detail")
             with TabPane("4 Containers", id="containers"):
                 yield ContainerListPane(
-                    self.containers, read_only=self.config.read_only, id="containers-list"
+                    self.containers,
+                    read_only=self.config.read_only,
+                    clock=self.now,
+                    id="containers-list",
                 )
             with TabPane("5 Logs", id="logs"):
                 yield LogsTab(id="logs-tab")
                 yield PatternsPane(id="log-patterns")
             with TabPane("6 Alerts", id="alerts"):
-                yield AlertsPane(id="alerts-list")
+                yield AlertsPane(clock=self.now, id="alerts-list")
             with TabPane("7 Investigation", id="investigation"):
                 yield InvestigationView(self.config.investigation, id="investigation-view")
             with TabPane("8 Fleet", id="fleet"):
-                yield FleetPane(local_host=self.hostname, id="fleet-hosts")
+                yield FleetPane(local_host=self.hostname, clock=self.now, id="fleet-hosts")
             with TabPane("9 Topics", id="topics"):
-                yield TopicTree(id="topics-tree")
+                yield TopicTree(clock=self.now, id="topics-tree")
             with TabPane("0 Sources", id="sources"):
                 yield SourcesPane(id="sources-table")
         yield Footer()
@@ -244,12 +250,22 @@ class OpsConsoleApp(App[int]):
     def deliver(self, batch: Sequence[Event]) -> None:
         """Hand one batch of events to every pane on the main screen (this host's events only,
         but for the fleet panes), and a fleet host's to its screen when one is open."""
+        # The hub's own status events carry the wall clock, not the recording's: not counted.
+        self._stream_time = max(
+            (event.ts for event in batch if not isinstance(event, SourceStatus | SourceHealth)),
+            default=self._stream_time,
+        )
         local = [event for event in batch if not event.source.startswith(FLEET_PREFIX)]
         for pane in self.screen_stack[0].query(EventPane):
             pane.consume(batch if pane.fleet_events else local)
         for screen in self.screen_stack[1:]:
             if isinstance(screen, FleetHostScreen):
                 screen.consume(batch)
+
+    def now(self) -> float:
+        """The time ages are counted to: the wall clock live, the recording's time in a replay
+        (an alert recorded a minute after it fired is a minute old, whenever it is replayed)."""
+        return time.time() if self.hub.live else self._stream_time
 
     def on_fleet_pane_host_selected(self, message: FleetPane.HostSelected) -> None:
         if message.local:
