@@ -27,6 +27,8 @@ from typing import Any, ClassVar, Final, Generic, Literal, Protocol, TypeVar
 import msgspec
 import psutil
 
+# Its settings live with the rest of the config; re-exported for the code that knows them here.
+from opsconsole.config import ContainersConfig as ContainersConfig
 from opsconsole.sources.events import ContainerInfo, ContainerStats, LogLine
 
 T = TypeVar("T")
@@ -71,26 +73,6 @@ class EngineSpec:
     def source_id(self) -> str:
         """The id of its source: ``podman:/run/podman/podman.sock``, ``docker:tcp://h:2375``."""
         return f"{self.runtime}:{socket_path(self.url) or self.url}"
-
-
-@dataclass(frozen=True)
-class ContainersConfig:
-    """Settings of the container sources (the ``[containers]`` table of the config)."""
-
-    discover: bool = True
-    """Find engines by the environment and the well-known sockets."""
-    engines: tuple[str, ...] = ()
-    """More engines, each ``podman=unix:///path`` or ``docker=tcp://host:2375``."""
-    relist_interval: float = 10.0
-    """Seconds between full lists when no event asked for one (events catch the rest)."""
-    stats: bool = True
-    """Stream stats of running containers."""
-    max_stats_streams: int = 256
-    """Running containers whose stats stream at once, at most (a thread each)."""
-    stats_interval: float = 1.0
-    """Seconds between two stats batches (each has the latest read of every container)."""
-    inspect_concurrency: int = 4
-    """Inspects in flight at once per engine."""
 
 
 def spec_of(source_id: str) -> EngineSpec:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.events import Resize
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widget import Widget
+from textual.widget import MountError, Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from opsconsole.config import Config
@@ -30,19 +30,14 @@ from opsconsole.sources.events import Event, SourceHealth, SourceStatus
 from opsconsole.sources.threshold_alerts import ThresholdAlerts
 from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME
 from opsconsole.themes.loader import load_user_themes
-from opsconsole.widgets.alerts import AlertsPane
-from opsconsole.widgets.container_list import ContainerListPane
-from opsconsole.widgets.fleet import FleetPane
 from opsconsole.widgets.header import ConsoleHeader
-from opsconsole.widgets.host_detail import HostDetail
 from opsconsole.widgets.host_overview import HostOverview
-from opsconsole.widgets.investigation import InvestigationView, install_hangup_handler
-from opsconsole.widgets.log_patterns import PatternsPane
-from opsconsole.widgets.log_view import FilterSpec, LogsTab, LogView
 from opsconsole.widgets.pane import EventPane
 from opsconsole.widgets.process_table import ProcessTablePane
-from opsconsole.widgets.sources_pane import SourcesPane
-from opsconsole.widgets.topic_tree import TopicTree
+
+if TYPE_CHECKING:  # the views after the dashboard load their modules after the first frame
+    from opsconsole.widgets.fleet import FleetPane
+    from opsconsole.widgets.log_patterns import PatternsPane
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 """Below this the panes cannot be drawn legibly; the console says so instead."""
@@ -143,6 +138,8 @@ class OpsConsoleApp(App[int]):
         """Alerts from this host's own figures crossing the thresholds."""
         self._stream_time = 0.0
         """The newest event time delivered: the clock of a replay."""
+        self._early: list[Event] | None = []
+        """Every batch delivered before the views after the dashboard were filled; None after."""
         self._pump_task: asyncio.Task[None] | None = None
         self.frozen = False
         for theme in BUILTIN_THEMES:
@@ -165,40 +162,22 @@ class OpsConsoleApp(App[int]):
         return max(1, round(self.config.history_minutes * 60 / self.config.refresh))
 
     def compose(self) -> ComposeResult:
-        history = self._history_samples
-        thresholds = self.config.thresholds
         yield ConsoleHeader(
             self.hostname, live=self.hub.live, read_only=self.config.read_only, id="header"
         )
         yield Static(id="too-small", markup=False)
         with Vertical(id="main"), TabbedContent(initial="dashboard", id="views"):
             with TabPane("1 Dashboard", id="dashboard"):
-                yield HostOverview(thresholds=thresholds, history=history, id="dashboard-host")
-                yield ProcessTablePane(id="dashboard-processes")
-            with TabPane("2 Processes", id="processes"):
-                yield ProcessTablePane(id="processes-table")
-            with TabPane("3 Host", id="host"):
-                yield HostDetail(thresholds=thresholds, history=history, id="host-detail")
-            with TabPane("4 Containers", id="containers"):
-                yield ContainerListPane(
-                    self.containers,
-                    read_only=self.config.read_only,
-                    clock=self.now,
-                    id="containers-list",
+                yield HostOverview(
+                    thresholds=self.config.thresholds,
+                    history=self._history_samples,
+                    id="dashboard-host",
                 )
-            with TabPane("5 Logs", id="logs"):
-                yield LogsTab(id="logs-tab")
-                yield PatternsPane(id="log-patterns")
-            with TabPane("6 Alerts", id="alerts"):
-                yield AlertsPane(clock=self.now, id="alerts-list")
-            with TabPane("7 Investigation", id="investigation"):
-                yield InvestigationView(self.config.investigation, id="investigation-view")
-            with TabPane("8 Fleet", id="fleet"):
-                yield FleetPane(local_host=self.hostname, clock=self.now, id="fleet-hosts")
-            with TabPane("9 Topics", id="topics"):
-                yield TopicTree(clock=self.now, id="topics-tree")
-            with TabPane("0 Sources", id="sources"):
-                yield SourcesPane(id="sources-table")
+                yield ProcessTablePane(id="dashboard-processes")
+            # The other views are filled in just after the first frame (``_fill_views``):
+            # the dashboard is what the engineer needs first, and their modules load then.
+            for view, title, key in VIEWS[1:]:
+                yield TabPane(f"{key} {title}", id=view)
         yield Footer()
 
     async def on_load(self) -> None:
@@ -212,10 +191,66 @@ class OpsConsoleApp(App[int]):
             self.notify(
                 message, title="Theme not loaded", severity="warning", timeout=10, markup=False
             )
-        install_hangup_handler(self)
         self._check_size(self.size.width, self.size.height)
         self._focus_view(self.query_one("#dashboard", TabPane))
         self._pump_task = asyncio.create_task(self._pump(), name="opsconsole:pump")
+        self.call_after_refresh(self._fill_views)
+
+    def _view_contents(self) -> dict[str, list[Widget]]:
+        """What each view after the dashboard holds, by view id."""
+        from opsconsole.widgets.alerts import AlertsPane
+        from opsconsole.widgets.container_list import ContainerListPane
+        from opsconsole.widgets.fleet import FleetPane
+        from opsconsole.widgets.host_detail import HostDetail
+        from opsconsole.widgets.investigation import InvestigationView
+        from opsconsole.widgets.log_patterns import PatternsPane
+        from opsconsole.widgets.log_view import LogsTab
+        from opsconsole.widgets.sources_pane import SourcesPane
+        from opsconsole.widgets.topic_tree import TopicTree
+
+        history, thresholds = self._history_samples, self.config.thresholds
+        return {
+            "processes": [ProcessTablePane(id="processes-table")],
+            "host": [HostDetail(thresholds=thresholds, history=history, id="host-detail")],
+            "containers": [
+                ContainerListPane(
+                    self.containers,
+                    read_only=self.config.read_only,
+                    clock=self.now,
+                    id="containers-list",
+                )
+            ],
+            "logs": [LogsTab(id="logs-tab"), PatternsPane(id="log-patterns")],
+            "alerts": [AlertsPane(clock=self.now, id="alerts-list")],
+            "investigation": [
+                InvestigationView(self.config.investigation, id="investigation-view")
+            ],
+            "fleet": [FleetPane(local_host=self.hostname, clock=self.now, id="fleet-hosts")],
+            "topics": [TopicTree(clock=self.now, id="topics-tree")],
+            "sources": [SourcesPane(id="sources-table")],
+        }
+
+    async def _fill_views(self) -> None:
+        from opsconsole.widgets.investigation import install_hangup_handler
+
+        contents = self._view_contents()
+        try:
+            for view, widgets in contents.items():
+                await self.query_one(f"#{view}", TabPane).mount_all(widgets)
+        except MountError:
+            return  # quit before the first frame was out: nothing left to fill
+        late = [
+            pane
+            for widgets in contents.values()
+            for widget in widgets
+            for pane in (widget, *widget.query(EventPane))
+            if isinstance(pane, EventPane)
+        ]
+        # What the dashboard was given meanwhile, so the late views miss nothing (history,
+        # alerts, the timeline); from now on every pane is given every batch.
+        early, self._early = self._early or [], None
+        self._hand_over(early, late)
+        install_hangup_handler(self)
 
     async def on_unmount(self) -> None:
         await self.hub.stop()
@@ -255,12 +290,26 @@ class OpsConsoleApp(App[int]):
             (event.ts for event in batch if not isinstance(event, SourceStatus | SourceHealth)),
             default=self._stream_time,
         )
-        local = [event for event in batch if not event.source.startswith(FLEET_PREFIX)]
-        for pane in self.screen_stack[0].query(EventPane):
-            pane.consume(batch if pane.fleet_events else local)
+        panes = list(self.screen_stack[0].query(EventPane))
+        if self._early is not None:  # the views after the dashboard are being filled
+            self._early.extend(batch)
+            dashboard = self.query_one("#dashboard", TabPane)
+            panes = [
+                pane
+                for pane in panes
+                if pane.parent is self.screen_stack[0] or dashboard in pane.ancestors
+            ]
+        self._hand_over(batch, panes)
         for screen in self.screen_stack[1:]:
             if isinstance(screen, FleetHostScreen):
                 screen.consume(batch)
+
+    @staticmethod
+    def _hand_over(batch: Sequence[Event], panes: Iterable[EventPane]) -> None:
+        """Give ``batch`` to ``panes``: all of it to the fleet's, this host's events to others."""
+        local = [event for event in batch if not event.source.startswith(FLEET_PREFIX)]
+        for pane in panes:
+            pane.consume(batch if pane.fleet_events else local)
 
     def now(self) -> float:
         """The time ages are counted to: the wall clock live, the recording's time in a replay
@@ -278,6 +327,8 @@ class OpsConsoleApp(App[int]):
         screen.call_after_refresh(screen.consume, self.hub.snapshot())
 
     def on_patterns_pane_pattern_selected(self, message: PatternsPane.PatternSelected) -> None:
+        from opsconsole.widgets.log_view import FilterSpec, LogView
+
         # Picking a pattern shows the lines it groups.
         self.query_one(LogView).apply_filter(
             FilterSpec(include=[message.regex], text=f"pattern #{message.pattern_id}")
@@ -286,7 +337,10 @@ class OpsConsoleApp(App[int]):
 
     def action_pin(self) -> None:
         """Pin what is selected in the focused pane as evidence of the open incident."""
-        self.query_one(InvestigationView).pin_focused()
+        from opsconsole.widgets.investigation import InvestigationView
+
+        for view in self.query(InvestigationView):
+            view.pin_focused()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id != "views":
@@ -298,7 +352,14 @@ class OpsConsoleApp(App[int]):
         # Panes of a hidden view skip redraws; bring the newly shown ones up to date.
         for pane in event.pane.query(EventPane):
             pane.show_if_due()
-        self._focus_view(event.pane)
+
+        # After the switch is drawn (a widget in a view still hidden cannot take the focus),
+        # and only if no other switch came since: focusing a view also activates it.
+        def focus_if_current() -> None:
+            if event.tabbed_content.active_pane is event.pane:
+                self._focus_view(event.pane)
+
+        self.call_after_refresh(focus_if_current)
 
     def _focus_view(self, view: Widget) -> None:
         """Give the keyboard to the first focusable widget of ``view``, so j/k act at once."""

@@ -27,9 +27,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from opsconsole import paths
-from opsconsole.sources.engine import ContainersConfig, parse_engine
 from opsconsole.sources.text import safe_text
-from opsconsole.store import InvestigationConfig
 
 if TYPE_CHECKING:  # the MQTT client is imported only when a broker is used
     from opsconsole.sources.mqtt_link import MqttSettings
@@ -78,6 +76,41 @@ DEFAULT_THRESHOLDS: Final[Mapping[str, Threshold]] = MappingProxyType(
     }
 )
 """Threshold defaults, close to glances's, one per metric the host pane colours."""
+
+
+@dataclass(frozen=True)
+class ContainersConfig:
+    """Settings of the container sources (the ``[containers]`` table of the config)."""
+
+    discover: bool = True
+    """Find engines by the environment and the well-known sockets."""
+    engines: tuple[str, ...] = ()
+    """More engines, each ``podman=unix:///path`` or ``docker=tcp://host:2375``."""
+    relist_interval: float = 10.0
+    """Seconds between full lists when no event asked for one (events catch the rest)."""
+    stats: bool = True
+    """Stream stats of running containers."""
+    max_stats_streams: int = 256
+    """Running containers whose stats stream at once, at most (a thread each)."""
+    stats_interval: float = 1.0
+    """Seconds between two stats batches (each has the latest read of every container)."""
+    inspect_concurrency: int = 4
+    """Inspects in flight at once per engine."""
+
+
+@dataclass(frozen=True)
+class InvestigationConfig:
+    """Where the investigation keeps its things: ``[investigation]`` in the config file
+    (headless, so the config module can hold one)."""
+
+    store: Path | None = None
+    """The SQLite store; None for ``<data dir>/investigations.db``."""
+    templates: Path | None = None
+    """User templates; None for ``<config dir>/templates``."""
+    export_dir: Path | None = None
+    """Where the UI's export writes; None for ``<data dir>/reports``."""
+    read_only: bool = False
+    """Open the store read-only (a colleague's copy, a war-room screen)."""
 
 
 @dataclass(frozen=True)
@@ -286,6 +319,8 @@ class _Engines:
     def check(self, value: object) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise _Invalid(f'expected a list such as ["podman=unix:///path"], got {_show(value)}')
+        from opsconsole.sources.engine import parse_engine  # the adapters load only when used
+
         for item in value:
             try:
                 parse_engine(item)

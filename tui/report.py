@@ -24,12 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from opsconsole.config import InvestigationConfig
 from opsconsole.sources.text import safe_text
 from opsconsole.store import (
     Evidence,
     Incident,
     IncidentBundle,
-    InvestigationConfig,
     NotFoundError,
     Store,
     StoreError,

@@ -169,21 +169,6 @@ class NotFoundError(StoreError):
     """No such incident (or step, hypothesis, evidence) in the store."""
 
 
-@dataclass(frozen=True)
-class InvestigationConfig:
-    """Where the investigation keeps its things: ``[investigation]`` in the config file
-    (headless, so the config module can hold one)."""
-
-    store: Path | None = None
-    """The SQLite store; None for ``<data dir>/investigations.db``."""
-    templates: Path | None = None
-    """User templates; None for ``<config dir>/templates``."""
-    export_dir: Path | None = None
-    """Where the UI's export writes; None for ``<data dir>/reports``."""
-    read_only: bool = False
-    """Open the store read-only (a colleague's copy, a war-room screen)."""
-
-
 def store_path(env: Mapping[str, str] | None = None) -> Path:
     """Where the store lives by default: ``<data dir>/investigations.db``."""
     return paths.data_dir(env) / STORE_FILE_NAME

@@ -24,6 +24,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from opsconsole import paths
 from opsconsole.checklists import Templates, load_templates
+from opsconsole.config import InvestigationConfig
 from opsconsole.evidence import EvidenceDraft, Jumpable, Pinnable
 from opsconsole.report import export
 from opsconsole.sources.events import Event
@@ -32,7 +33,6 @@ from opsconsole.store import (
     Evidence,
     Incident,
     IncidentBundle,
-    InvestigationConfig,
     Store,
     StoreError,
     store_path,

@@ -16,8 +16,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, TabbedContent, TabPane
 
+from opsconsole.config import InvestigationConfig
 from opsconsole.sources.events import ProcessTable
-from opsconsole.store import InvestigationConfig
 from opsconsole.themes.builtin import BUILTIN_THEMES
 from opsconsole.widgets.investigation import InvestigationView, install_hangup_handler
 from opsconsole.widgets.pane import EventPane

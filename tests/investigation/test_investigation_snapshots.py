@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from opsconsole.store import InvestigationConfig, Store
+from opsconsole.config import InvestigationConfig
+from opsconsole.store import Store
 from tests.investigation.conftest import Clock, build_incident
 from tests.investigation.launcher import InvestigationApp
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
+from opsconsole.config import InvestigationConfig
 from opsconsole.sources.events import Alert, ContainerChange
-from opsconsole.store import InvestigationConfig, Store
+from opsconsole.store import Store
 from opsconsole.widgets.row_table import RowTable
 from tests.investigation.conftest import Clock, build_incident, fill_disk
 from tests.investigation.launcher import InvestigationApp
