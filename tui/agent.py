@@ -48,9 +48,17 @@ from typing import Final
 import aiomqtt
 import msgspec
 
-from opsconsole.config import DEFAULT_THRESHOLDS, Config, ConfigError, Threshold, load_config
+from opsconsole.config import (
+    DEFAULT_THRESHOLDS,
+    Config,
+    ConfigError,
+    ContainersConfig,
+    Threshold,
+    load_config,
+)
 from opsconsole.hub import Hub
 from opsconsole.sources.base import Source
+from opsconsole.sources.containers import container_sources
 from opsconsole.sources.events import Event, HostPresence, SourceHealth, SourceStatus, encode
 from opsconsole.sources.host import HostSource
 from opsconsole.sources.mqtt_link import (
@@ -96,6 +104,8 @@ class AgentOptions:
     process_rows: int = 50
     thresholds: Mapping[str, Threshold] = field(default_factory=lambda: DEFAULT_THRESHOLDS)
     heartbeat: float = HEARTBEAT
+    containers: ContainersConfig = field(default_factory=ContainersConfig)
+    """Which container engines to publish (the console's ``[containers]``)."""
 
 
 def host_sources(options: AgentOptions) -> Iterable[Source]:
@@ -105,11 +115,12 @@ def host_sources(options: AgentOptions) -> Iterable[Source]:
     )
 
 
-SOURCES: list[Callable[[AgentOptions], Iterable[Source]]] = [
-    host_sources,
-    # One line per further kind of source, e.g. the container engines:
-    # lambda options: container_sources(...),
-]
+def engine_sources(options: AgentOptions) -> Iterable[Source]:
+    """Every container engine found, as the console finds them."""
+    return container_sources(options.containers, host=options.host)
+
+
+SOURCES: list[Callable[[AgentOptions], Iterable[Source]]] = [host_sources, engine_sources]
 """What the agent runs: each factory gives the sources of one kind for the options."""
 
 
@@ -246,6 +257,7 @@ def options_from(args: argparse.Namespace, config: Config) -> AgentOptions:
         interval=args.interval,
         stream_rate=args.stream_rate,
         thresholds=config.thresholds,
+        containers=config.containers,
     )
 
 
