@@ -12,7 +12,9 @@ from drain3, for what ``bench/pattern_accuracy.py`` measures on real logs of sev
   durations, sizes and versions) where drain3 as shipped masks nothing; a different *word*
   weighs more than a different symbol; and a line whose variable part has another number of
   words (``... [preauth]``, an optional clause) joins the pattern whose fixed words it shares,
-  as another shape of it, where Drain makes a new pattern for every length.
+  as another shape of it, where Drain makes a new pattern for every length; a double-quoted
+  span of several words is one value (``"GET / HTTP/1.1"`` and ``"GARBAGE"``); a different
+  key (``mm_request_send:`` against ``send packet:``) is always another message.
 
 Memory is bounded: at most ``max_patterns`` patterns (at the cap the least recently seen one
 is dropped to make room, counted in ``evicted``, and its id is never reused), caches of at most
@@ -59,7 +61,9 @@ MASKS: Final[tuple[tuple[str, str], ...]] = (
     ("MAC", r"\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\b"),
     (
         "IPv6",
-        r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){1,7}:?(?::?[0-9a-fA-F]{1,4}){1,7}(?:%\w+)?(?![\w:])|(?<![\w:])::1(?![\w:])",
+        # Two colons at least: "1:14.0.6-12" (a Debian epoch) and "12:30" are not addresses.
+        r"(?<![\w:])(?=(?:[0-9a-fA-F]*:){2})(?:[0-9a-fA-F]{1,4}:){1,7}:?(?::?[0-9a-fA-F]{1,4}){1,7}"
+        r"(?:%\w+)?(?![\w:])|(?<![\w:])::1(?![\w:])",
     ),
     ("URL", r"\b[a-zA-Z][\w+.-]*://\S+"),
     ("path", r"(?<![\w/.])(?:~|\.{1,3})?/(?:[\w.@+~-]+/?)+"),
@@ -82,6 +86,24 @@ MASK_RE: Final = re.compile("|".join(f"(?:{regex})" for _, regex in MASKS))
 _MAY_MASK: Final = frozenset("0123456789/:ABCDEFJMNOSTW")
 """Characters without which no mask matches a word (no digit, slash, colon or name of a month
 or day): most words of a line are checked with a set lookup instead of the regex."""
+
+
+QUOTED: Final = re.compile(r'(?<![^\s(\[{=:,])"[^"\s]*\s[^"]{0,500}"(?![^\s)\]},;:.])')
+"""A double-quoted span with a space in it: one value (``"%s"`` in the format) however many
+words it holds (``"GET /x HTTP/1.1"`` and ``"GARBAGE"``, ``"logical replication launcher"``),
+made one ``"<*>"`` before the line is split into words. The quotes must open and close a
+word (``key="a b"`` too), so that the end of one quoted word and the start of the next are not
+taken for a span. A quoted single word is left to the word masks: it may be a keyword."""
+
+QUOTED_VALUE: Final = '"' + WILDCARD + '"'
+
+
+def _unquote(line: str) -> str:
+    """``line`` cut to ``MAX_LINE`` with every quoted span of several words one value."""
+    line = line[:MAX_LINE]
+    if '"' in line:
+        line = QUOTED.sub(QUOTED_VALUE, line)
+    return line
 
 
 _VALUE: Final = re.compile(rf"[-+]?\d{_WORD}*")
@@ -122,22 +144,34 @@ def normalise_level(level: str | None) -> str | None:
 
 def mask(line: str) -> str:
     """``line``'s words with every variable part the default masks find made ``<*>``."""
-    return " ".join(_mask_word(word) for word in line[:MAX_LINE].split())
+    return " ".join(_mask_word(word) for word in _unquote(line).split())
+
+
+_SPAN: Final = r'"[^"]{0,500}"'
+"""A quoted span in a template regex, as long as ``QUOTED`` takes one."""
 
 
 def template_regex(template: str) -> re.Pattern[str]:
     """A regex matching the lines a template stands for, word for word: its words as they
-    are, ``<*>`` any part of one word.
+    are, ``<*>`` any part of one word, a whole ``<*>`` (or ``"<*>"``) a word or a quoted span
+    of several (see ``QUOTED``).
 
     Words are whitespace-separated as the grouper split them, so a ``<*>`` never reaches past
-    its word: the regex runs in time linear in the line, whatever the line (a 10 MB one too).
+    its word or its bounded span, and nothing is tried twice (atomic groups, possessive
+    repeats): the regex runs in time linear in the line, whatever the line (a 10 MB one too).
     """
     parts = []
     for token in template.split():
         if token == WILDCARD:
-            parts.append(r"\S++")  # possessive: nothing to try again on a failed match
+            # A span and what sticks to it ("...":), else one word.
+            parts.append(rf"(?>{_SPAN}\S*+|\S++)")
         else:
-            parts.append(r"\S*?".join(re.escape(piece) for piece in token.split(WILDCARD)))
+            parts.append(
+                _SPAN.join(
+                    r"\S*?".join(re.escape(piece) for piece in quoted.split(WILDCARD))
+                    for quoted in token.split(QUOTED_VALUE)
+                )
+            )
     return re.compile(r"^\s*+" + r"\s++".join(parts) + r"\s*+$")
 
 
@@ -151,8 +185,8 @@ class _Shape:
         self.leaf = leaf
         self.constants = [token for token in tokens if WILDCARD not in token]
         self.tokens = tokens
-        self.words = [_is_word(token) for token in tokens]
-        """Which tokens are words (see ``_is_word``), kept with them for the similarity."""
+        self.words = _kinds(tokens)
+        """What each token is (see ``_kinds``), kept with them for the similarity."""
 
     def generalise(self, tokens: list[str]) -> None:
         """Make every place where ``tokens`` differ from this shape's a ``<*>``."""
@@ -160,7 +194,7 @@ class _Shape:
         merged = [mine if mine == theirs else WILDCARD for mine, theirs in pairs]
         if merged != self.tokens:
             self.tokens = merged
-            self.words = [_is_word(token) for token in merged]
+            self.words = _kinds(merged)
 
 
 @dataclass(eq=False)
@@ -243,7 +277,7 @@ class GrouperConfig:
     on the other half, to show how much that choice flatters its own sets.
     """
 
-    similarity: float = 0.5
+    similarity: float = 0.6
     """Weighted share of agreeing words, in place, a line needs to join a template."""
     prefix_tokens: int = 1
     """Leading words that choose the tree's leaf (a word with a mask in it counts as ``<*>``)."""
@@ -322,7 +356,7 @@ class PatternGrouper:
     def add(self, line_text: str, ts: float, level: str | None = None) -> int:
         """Group one line seen at ``ts``, of ``level`` if known; returns its pattern's id."""
         known = self._words.get
-        tokens = [known(word) or self._new_word(word) for word in line_text[:MAX_LINE].split()]
+        tokens = [known(word) or self._new_word(word) for word in _unquote(line_text).split()]
         masked = " ".join(tokens)
         pattern = self._cache.get(masked)
         if pattern is None or pattern.id not in self._patterns:
@@ -379,7 +413,12 @@ class PatternGrouper:
 
     def _best(self, candidates: list[_Shape], tokens: list[str]) -> tuple[_Shape | None, float]:
         """The candidate most like ``tokens`` and its similarity (weighted share of words that
-        agree, see ``GrouperConfig``)."""
+        agree, see ``GrouperConfig``).
+
+        A candidate whose key differs from the line's is never it: a key is a word ending in a
+        colon that something follows (``mm_request_send:``, ``statement:``), and it names the
+        message; a last word with a colon (``versions of six:``) may be a value.
+        """
         best: _Shape | None = None
         best_score = -1.0
         best_wild = -1
@@ -389,7 +428,7 @@ class PatternGrouper:
             config.wild_weight,
             config.word_weight,
         )
-        line_words = [_is_word(token) for token in tokens]
+        line_words = _kinds(tokens)
         for candidate in candidates:
             same = total = 0.0
             wild = 0
@@ -404,12 +443,15 @@ class PatternGrouper:
                     wild += 1
                     total += wild_weight
                 elif mine_word and their_word:
+                    if mine_word == their_word == _KEY_WORD:
+                        break  # another key: another message
                     total += word_weight
                 else:
                     total += 1
-            score = same / total if total else 1.0
-            if score > best_score or (score == best_score and wild > best_wild):
-                best, best_score, best_wild = candidate, score, wild
+            else:
+                score = same / total if total else 1.0
+                if score > best_score or (score == best_score and wild > best_wild):
+                    best, best_score, best_wild = candidate, score, wild
         return best, best_score
 
     def _other_length(self, tokens: list[str]) -> Pattern | None:
@@ -487,10 +529,25 @@ class PatternGrouper:
 _PUNCTUATION: Final = "\"'`.,:;!?()[]{}<>"
 
 
-def _is_word(token: str) -> bool:
-    """True for a word or identifier (``packet:``, ``mm_request_send:``), not a symbol."""
-    core = token.strip(_PUNCTUATION)
-    return core.replace("_", "").replace("-", "").isalpha()
+_KEY: Final = re.compile(r"[A-Za-z_][\w.-]*:$")
+"""A key or label (``debug3:``, ``mm_request_send:``, ``statement:``): see ``_best``."""
+
+
+_KEY_WORD: Final = 2
+
+
+def _kinds(tokens: list[str]) -> list[int]:
+    """For each token: 0 a symbol or value, 1 a word or identifier (``packet``,
+    ``mm_request_send``), ``_KEY_WORD`` a word that is a key (see ``_KEY``), not the last.
+
+    A compound with a hyphen (``half-configured``, ``triggers-pending``, ``sensor-1``) is not
+    a word: such tokens are values (states, host and package names) as often as message text.
+    """
+    kinds = [int(token.strip(_PUNCTUATION).replace("_", "").isalpha()) for token in tokens]
+    for index, token in enumerate(tokens[:-1]):
+        if kinds[index] and _KEY.match(token):
+            kinds[index] = _KEY_WORD
+    return kinds
 
 
 def _common_subsequence(first: list[str], second: list[str]) -> int:

@@ -123,6 +123,26 @@ SETS = (
         extra=('"%s" %s %s',),  # log_request's format
     ),
     LogSet(
+        "redis",
+        "distributed key-value store (redis 7, a primary and a replica)",
+        "redis.raw",
+        # pid:role day month year time level-mark
+        r"\d+:[XCSM] \d+ \w+ \d{4} \d\d:\d\d:\d\d\.\d+ [.*#-] ",
+        ("/usr/bin/redis-server",),
+        prefix="",
+    ),
+    LogSet(
+        "memcached",
+        "cache server (memcached 1.6, -vv)",
+        "memcached.raw",
+        "",
+        ("/usr/bin/memcached",),
+        prefix="",
+        # Its source echoes each command and reply with these; they have too few letters to
+        # label a line on their own, and "sending key" is written in two calls.
+        extra=("<%d %s", ">%d %s", ">%d sending key %s", "slab class %d: chunk size %d perslab %d"),
+    ),
+    LogSet(
         "pip",
         "package manager / build (pip -vvv)",
         "pip.raw",

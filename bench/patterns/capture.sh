@@ -145,4 +145,67 @@ for pkgs in "six attrs" "six attrs" "idna certifi" "packaging pyparsing"; do
 rm -rf "$out/pip-src" && cp -r "$work/venv/lib/python3.11/site-packages/pip" "$out/pip-src"
 fi
 
+# --- redis 7: a primary and a replica (replication, resync after a restart), clients, saves
+if want redis; then
+rdir="$work/redis"
+mkdir -p "$rdir/p" "$rdir/r"
+chmod 777 "$rdir" "$rdir/p" "$rdir/r"
+: > "$out/redis.raw"
+chmod 666 "$out/redis.raw"
+rstart() {  # port dir [extra args]: a redis-server as the redis user, logging to redis.raw
+    runuser -u redis -- redis-server --port "$1" --bind 127.0.0.1 --dir "$2" --loglevel verbose \
+        --logfile "$out/redis.raw" --save "" --appendonly no --daemonize yes --pidfile "$2/pid" "${@:3}"
+}
+rcli() { redis-cli -h 127.0.0.1 -p "$@"; }
+rstart 16391 "$rdir/p"
+sleep 0.5
+rstart 16392 "$rdir/r" --replicaof 127.0.0.1 16391
+sleep 1.5
+for round in $(seq 1 8); do
+    redis-benchmark -h 127.0.0.1 -p 16391 -q -n 300 -c 4 -t set,get,lpush > /dev/null 2>&1
+    rcli 16391 bgsave > /dev/null
+    rcli 16391 config set maxmemory "$((round * 10))mb" > /dev/null
+    rcli 16392 set readonly-replica-$round x > /dev/null 2>&1
+    rcli 16391 client kill type normal > /dev/null 2>&1
+    [ $((round % 3)) = 0 ] && { rcli 16392 shutdown nosave > /dev/null 2>&1; sleep 0.5; rstart 16392 "$rdir/r" --replicaof 127.0.0.1 16391; }
+    [ $((round % 4)) = 0 ] && rcli 16391 save > /dev/null
+    [ $((round % 4)) = 2 ] && rcli 16392 replicaof no one > /dev/null && sleep 0.3 && rcli 16392 replicaof 127.0.0.1 16391 > /dev/null
+    sleep 1.2
+done
+rcli 16392 shutdown nosave > /dev/null 2>&1
+rcli 16391 shutdown save > /dev/null 2>&1
+sleep 0.5
+fi
+
+# --- memcached 1.6, verbose: text and meta commands from several clients, errors, evictions
+if want memcached; then
+memcached -u nobody -l 127.0.0.1 -p 18211 -U 0 -m 2 -vv > "$out/memcached.raw" 2>&1 &
+mcpid=$!
+sleep 0.5
+python3 - <<'PY'
+import random, socket
+random.seed(11)
+def session(commands):
+    with socket.create_connection(("127.0.0.1", 18211), timeout=5) as s:
+        for command in commands:
+            s.sendall(command)
+            s.recv(65536)
+for i in range(120):
+    key = f"user:{random.randint(1, 40)}"
+    value = b"x" * random.choice([3, 10, 200, 5000])
+    commands = [
+        b"set %s 0 %d %d\r\n%s\r\n" % (key.encode(), random.randint(0, 60), len(value), value),
+        b"get %s\r\n" % key.encode(),
+        random.choice([b"incr counter:%d 1\r\n" % (i % 5), b"delete %s\r\n" % key.encode(),
+                       b"touch %s 10\r\n" % key.encode(), b"gets %s other\r\n" % key.encode(),
+                       b"mg %s v t\r\n" % key.encode(), b"bogus command\r\n",
+                       b"add %s 0 0 1\r\nz\r\n" % key.encode()]),
+    ]
+    if i % 30 == 0:
+        commands.append(b"stats\r\n")
+    session(commands)
+PY
+kill $mcpid; wait $mcpid 2> /dev/null
+fi
+
 wc -l "$out"/*.raw
