@@ -309,6 +309,53 @@ class SourceStatus(Event, frozen=True, kw_only=True, tag="source.status"):
     """False for sources that replay a recording."""
 
 
+# --- bundles and sosreports (issue 6) ---------------------------------------------------
+
+
+class HostFacts(Event, frozen=True, kw_only=True, tag="host.facts"):
+    """What a host is, as a report recorded it (a sosreport's uname, hostname, os-release)."""
+
+    hostname: str
+    kernel: str | None = None
+    """The ``uname -a`` line."""
+    os: str | None = None
+    """PRETTY_NAME from os-release."""
+    uptime: float | None = None
+    """Seconds the host had been up when the report was taken."""
+
+
+class SosCommand(msgspec.Struct, frozen=True, kw_only=True):
+    """One command a sosreport ran, as its manifest recorded it."""
+
+    plugin: str
+    command: str
+    filepath: str | None = None
+    """Where its output is in the report; None when sos kept none."""
+    return_code: int | None = None
+    run_time: float | None = None
+    truncated: bool = False
+    timed_out: bool = False
+    """sos's timeout hit: return code 124, or the plugin's timeout."""
+    missing: bool = False
+    """The manifest names an output file that the report does not have."""
+
+
+class SosReportInfo(Event, frozen=True, kw_only=True, tag="sos.report"):
+    """What sos itself recorded about a report, and the problems found reading it."""
+
+    name: str
+    version: str | None = None
+    cmdline: str | None = None
+    policy: str | None = None
+    start: str | None = None
+    """The manifest's start time as sos wrote it (the host's local time)."""
+    end: str | None = None
+    plugins: tuple[str, ...] = ()
+    commands: tuple[SosCommand, ...] = ()
+    problems: tuple[str, ...] = ()
+    """Missing files, dangling links, refused members, unreadable outputs: one line each."""
+
+
 # Every concrete event kind; extend as sources are added. The decoder accepts exactly these.
 AnyEvent = (
     HostSample
@@ -321,6 +368,8 @@ AnyEvent = (
     | Alert
     | MqttMessage
     | HostPresence
+    | HostFacts
+    | SosReportInfo
     | SourceHealth
     | SourceStatus
 )
