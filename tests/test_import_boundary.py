@@ -22,6 +22,11 @@ HEADLESS_MODULES = (
     "opsconsole.checklists",
     "opsconsole.report",
     "opsconsole.agent",
+    "opsconsole.bundle",
+    "opsconsole.redact",
+    "opsconsole.capture",
+    "opsconsole.open_cli",
+    "opsconsole.logs_cli",
 )
 A_TEXTUAL_MODULE = "opsconsole.widgets.pane"
 

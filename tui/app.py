@@ -34,8 +34,10 @@ from opsconsole.widgets.header import ConsoleHeader
 from opsconsole.widgets.host_overview import HostOverview
 from opsconsole.widgets.pane import EventPane
 from opsconsole.widgets.process_table import ProcessTablePane
+from opsconsole.widgets.replay_clock import ReplayClock
 
 if TYPE_CHECKING:  # the views after the dashboard load their modules after the first frame
+    from opsconsole.sources.bundle_source import ReplayControl
     from opsconsole.widgets.fleet import FleetPane
     from opsconsole.widgets.log_patterns import PatternsPane
 
@@ -79,6 +81,12 @@ class OpsConsoleApp(App[int]):
         Binding("f", "toggle_freeze", "Freeze", id="app.freeze"),
         Binding("t", "cycle_theme", "Theme", show=False, id="app.theme"),
         Binding("p", "pin", "Pin", id="app.pin"),
+        # The replay clock's keys, from every view (a focused pane's own key wins).
+        *(
+            Binding(b.key, f"replay('{b.action}')", b.description, show=False, id=f"app.{b.id}")
+            for b in ReplayClock.BINDINGS
+            if isinstance(b, Binding)
+        ),
         Binding("ctrl+p,colon", "command_palette", "Commands", show=False, id="app.commands"),
         *(
             # Not in the footer: the tabs already show each view's number.
@@ -116,6 +124,7 @@ class OpsConsoleApp(App[int]):
         theme_dir: Path | None = None,
         containers: ContainerControl | None = None,
         raw_mqtt: Source | None = None,
+        replay: ReplayControl | None = None,
     ) -> None:
         """Create the console.
 
@@ -127,6 +136,7 @@ class OpsConsoleApp(App[int]):
             containers: Looks into and acts on containers for the container pane; None for
                 none (a replay: nothing to act on).
             raw_mqtt: The broker's every message, started when the Topics view is first shown.
+            replay: The clock of a replayed bundle (play, pause, speed, seek); None live.
         """
         super().__init__()
         self.config = config
@@ -134,6 +144,7 @@ class OpsConsoleApp(App[int]):
         self.hub = Hub(sources, host=self.hostname)
         self.containers = containers or ContainerControl([], read_only=True)
         self._raw_mqtt = raw_mqtt
+        self.replay = replay
         self.thresholds = ThresholdAlerts(config.thresholds)
         """Alerts from this host's own figures crossing the thresholds."""
         self._stream_time = 0.0
@@ -165,6 +176,8 @@ class OpsConsoleApp(App[int]):
         yield ConsoleHeader(
             self.hostname, live=self.hub.live, read_only=self.config.read_only, id="header"
         )
+        if self.replay is not None:
+            yield ReplayClock(self.replay, id="replay-clock")
         yield Static(id="too-small", markup=False)
         with Vertical(id="main"), TabbedContent(initial="dashboard", id="views"):
             with TabPane("1 Dashboard", id="dashboard"):
@@ -334,6 +347,17 @@ class OpsConsoleApp(App[int]):
             FilterSpec(include=[message.regex], text=f"pattern #{message.pattern_id}")
         )
         self.query_one(LogView).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "replay":
+            return self.replay is not None  # live, the replay keys do nothing and are not shown
+        return True
+
+    def action_replay(self, action: str) -> None:
+        """Run one of the replay clock's actions: play_pause, faster, slower, back, forward,
+        next_alert, next_error."""
+        for clock in self.query(ReplayClock):
+            getattr(clock, f"action_{action}")()
 
     def action_pin(self) -> None:
         """Pin what is selected in the focused pane as evidence of the open incident."""

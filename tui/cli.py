@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from opsconsole import __version__, logs_cli, paths
 from opsconsole.config import (
@@ -229,6 +229,84 @@ def _add_agent(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600}
+
+
+def _duration(text: str) -> float:
+    """``90``, ``90s``, ``5m``, ``1h`` as seconds (argparse type: ArgumentTypeError when bad)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if match is None or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration like 30s, 5m or 1h, got {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def _add_capture(subparsers: Any) -> argparse.ArgumentParser:
+    """``opsconsole capture``: run by opsconsole.capture."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "capture",
+        help="record this host into a bundle for offline investigation (headless)",
+        description="Record every source's events (host, containers, alerts) for a while, plus"
+        " snapshots (host facts, processes, config, container inspects and logs) and the open"
+        " investigation, into a bundle that 'opsconsole open' replays. Secrets are redacted"
+        " unless --no-redact. Ctrl+C stops early and still writes the bundle.",
+    )
+    parser.add_argument(
+        "--duration",
+        metavar="TIME",
+        type=_duration,
+        default=300.0,
+        help="how long to record: 30s, 5m, 1h (default 5m)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="bundle to write (default ./opsconsole-<host>-<time>[.tar.gz]); must not exist",
+    )
+    parser.add_argument(
+        "--no-redact",
+        dest="redact",
+        action="store_false",
+        help="keep secrets as they are (recorded in the manifest)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("dir", "tar.gz", "tar.zst"),  # bundle.FORMATS: parsing loads no bundle code
+        default="tar.gz",
+        help="a directory, a .tar.gz (default) or a .tar.zst (needs zstandard)",
+    )
+    return parser
+
+
+def _add_open(subparsers: Any) -> argparse.ArgumentParser:
+    """``opsconsole open``: run by opsconsole.open_cli."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "open",
+        help="open a captured bundle or a sosreport in the console (or --check it)",
+        description="Replay a bundle written by 'opsconsole capture' (a directory, .tar.gz or"
+        " .tar.zst) or explore a sosreport (a directory, .tar.xz or .tar.gz) in the console."
+        " Replay keys: space play/pause, + - speed, [ ] seek, a e next alert/error. The"
+        " bundle's investigation opens as a copy in the data directory.",
+    )
+    parser.add_argument("path", metavar="PATH", type=Path, help="bundle or sosreport")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="verify it without opening the UI: exit 0 when sound, 1 with one line per problem",
+    )
+    parser.add_argument(
+        "--speed",
+        metavar="X",
+        type=float,
+        default=1.0,
+        help="replay speed to start at (default 1; 0 as fast as possible)",
+    )
+    parser.add_argument("--paused", action="store_true", help="start with the replay paused")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser (also used by tests and the README's usage)."""
     parser = argparse.ArgumentParser(
@@ -271,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="config (the configuration file), data or themes (directories)",
     )
     logs_cli.add_parser(commands)
+    _add_capture(commands)
+    _add_open(commands)
     _add_report(commands)
     _add_agent(commands)
     return parser
@@ -322,6 +402,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "logs":
         return logs_cli.run(args, theme=config.theme)
+    if args.command == "capture":
+        from opsconsole import capture
+
+        return capture.run(args, config)
+    if args.command == "open":
+        from opsconsole import open_cli
+
+        return open_cli.run(args, config)
     if args.command == "report":
         from opsconsole import report
 

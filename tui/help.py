@@ -47,9 +47,20 @@ def binding_groups(app: App[Any], screen: Screen[Any]) -> Iterator[BindingGroup]
             ):
                 continue
             seen.add(cls)
-            bindings = [b for b in Binding.make_bindings(cls.__dict__["BINDINGS"]) if b.description]
+            bindings = [
+                b
+                for b in Binding.make_bindings(cls.__dict__["BINDINGS"])
+                if b.description and (node is not app or _enabled(app, b))
+            ]
             if bindings:
                 yield BindingGroup(_group_title(cls), node, bindings)
+
+
+def _enabled(node: DOMNode, binding: Binding) -> bool:
+    """False for an app key turned off here (the replay keys of a live console). Only the app's
+    are asked: a pane's key that does nothing just now (esc with no filter) is still its key."""
+    action, _, parameters = binding.action.partition("(")
+    return node.check_action(action, (parameters,) if parameters else ()) is not False
 
 
 def _displayed(node: DOMNode) -> bool:

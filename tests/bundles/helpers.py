@@ -1,0 +1,70 @@
+"""Events and bundles the bundle tests build with the real writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opsconsole.bundle import BundleWriter
+from opsconsole.sources.events import (
+    Alert,
+    ContainerChange,
+    Event,
+    HostSample,
+    LogLine,
+    LogLines,
+    encode,
+)
+
+T0 = 1_700_000_000.0
+
+
+def stream() -> list[Event]:
+    """A minute of a recording: samples every second, an alert at 20 s, an error at 40 s."""
+    events: list[Event] = []
+    for n in range(60):
+        events.append(HostSample(ts=T0 + n, host="h1", source="host", cpu_percent=float(n)))
+        if n == 20:
+            events.append(
+                Alert(
+                    ts=T0 + n,
+                    host="h1",
+                    source="mqtt",
+                    key="disk",
+                    severity="critical",
+                    summary="disk full",
+                    origin="alerts/disk",
+                )
+            )
+        if n == 40:
+            events.append(
+                LogLines(
+                    ts=T0 + n,
+                    host="h1",
+                    source="file",
+                    stream="file:/var/log/app.log",
+                    lines=(LogLine(text="ERROR database connection refused"),),
+                )
+            )
+        if n == 50:
+            events.append(
+                ContainerChange(
+                    ts=T0 + n,
+                    host="h1",
+                    source="podman",
+                    engine="podman",
+                    id="c1",
+                    name="web1",
+                    action="die",
+                    exit_code=137,
+                )
+            )
+    return events
+
+
+def write_bundle(root: Path, events: list[Event] | None = None, *, fmt: str = "dir") -> Path:
+    """A bundle of ``events`` (default ``stream()``) with a snapshot and a log."""
+    writer = BundleWriter(root)
+    writer.add_event_lines(encode(event) for event in (events or stream()))
+    writer.add_json("snapshots/host.json", {"hostname": "h1"})
+    writer.add_bytes("logs/app.log", b"line one\nline two\n")
+    return writer.finish(host="h1", fmt=fmt)

@@ -1,0 +1,150 @@
+"""Redaction: every kind of secret, in every kind of file a bundle carries, is masked and
+counted; --no-redact keeps them and says so."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from opsconsole.bundle import BundleWriter, open_bundle
+from opsconsole.redact import MASK, Redactor
+from opsconsole.sources.events import LogLine, LogLines, MqttMessage, encode
+from opsconsole.store import Store
+
+# (kind, text carrying it, the secret that must not survive)
+SECRETS = [
+    (
+        "bearer_token",
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig",
+        "eyJhbGciOiJIUzI1NiJ9",
+    ),
+    ("basic_auth", "Authorization: Basic dXNlcjpodW50ZXIy", "dXNlcjpodW50ZXIy"),
+    ("aws_access_key", "using key AKIAIOSFODNN7EXAMPLE now", "AKIAIOSFODNN7EXAMPLE"),
+    (
+        "key_value",
+        "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI",
+    ),
+    (
+        "azure_connection_string",
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0YXp1cmU=;EndpointSuffix=x",
+        "c2VjcmV0YXp1cmU",
+    ),
+    ("url_password", "db at postgres://admin:hunter2pw@db.internal:5432/app", "hunter2pw"),
+    ("key_value", "login password=s3cr3tpass user=bob", "s3cr3tpass"),
+    ("key_value", "api_key: abcdef123456tok", "abcdef123456tok"),
+    (
+        "private_key",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAsecretkeymaterial\n"
+        "-----END RSA PRIVATE KEY-----",
+        "secretkeymaterial",
+    ),
+    ("cookie", "Cookie: session=cookievalue42; theme=dark", "cookievalue42"),
+    ("cookie", "Set-Cookie: sid=setcookie77; HttpOnly", "setcookie77"),
+]
+GCP_KEY = {
+    "type": "service_account",
+    "private_key_id": "gcpkeyid0123",
+    "private_key": "-----BEGIN PRIVATE KEY-----\nMIIgcpmaterial\n-----END PRIVATE KEY-----\n",
+    "client_email": "x@y.iam.gserviceaccount.com",
+}
+ENV_SECRET = "envvalue-do-not-leak"
+PLAIN = "2025-01-01T00:00:00 INFO worker started in 12 ms status=200 path=/api"
+
+
+def _log_text() -> str:
+    return "".join(text + "\n" for _, text, _ in SECRETS) + PLAIN + "\n"
+
+
+def _write(root: Path, store: Path, *, redact: bool) -> Path:
+    writer = BundleWriter(root, redact=redact)
+    # Events: a log batch and an MQTT payload carrying every secret.
+    lines = tuple(LogLine(text=text) for _, text, _ in SECRETS)
+    events = [
+        LogLines(ts=1.0, host="h", source="file", stream="file:/x", lines=lines),
+        MqttMessage(ts=2.0, host="h", source="mqtt", topic="t", payload=_log_text(), size=9),
+    ]
+    writer.add_event_lines(encode(event) for event in events)
+    # JSON: an inspect with an environment, secret labels and a GCP key file.
+    inspect = {
+        "Config": {
+            "Env": ["PATH=/usr/bin", f"DB_PASSWORD={ENV_SECRET}"],
+            "Labels": {"note": SECRETS[0][1]},
+            "Cmd": ["sh", "-c", SECRETS[5][1]],
+        },
+        "gcp": GCP_KEY,
+    }
+    writer.add_json("snapshots/containers/web1.json", inspect)
+    writer.add_bytes("logs/containers/web1.log", _log_text().encode())
+    writer.add_investigation(store)
+    return writer.finish(host="h", fmt="dir")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    path = tmp_path / "investigations.db"
+    with Store.open(path) as opened:
+        incident = opened.create_incident("db down: " + SECRETS[5][1])
+        opened.save_notes(incident.id, _log_text(), 0)
+    return path
+
+
+def _all_bytes(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
+
+
+def test_every_secret_kind_is_masked_in_every_file_kind(tmp_path: Path, store: Path) -> None:
+    bundle = open_bundle(_write(tmp_path / "b", store, redact=True))
+    everything = _all_bytes(bundle.root)
+    for kind, _, secret in SECRETS:
+        assert secret.encode() not in everything, kind
+    assert ENV_SECRET.encode() not in everything
+    assert b"MIIgcpmaterial" not in everything and b"gcpkeyid0123" not in everything
+    # The database copy itself, read through SQLite, keeps no secret either.
+    db = sqlite3.connect(bundle.root / "investigation" / "investigation.db")
+    dump = "\n".join(db.iterdump())
+    db.close()
+    assert all(secret not in dump for _, _, secret in SECRETS)
+    # What is not secret is kept, and the shapes survive.
+    log = (bundle.root / "logs/containers/web1.log").read_text()
+    assert PLAIN in log and "postgres://admin:" + MASK + "@db.internal" in log
+    assert "DB_PASSWORD=" + MASK in (bundle.root / "snapshots/containers/web1.json").read_text()
+    masked = bundle.manifest["redaction"]["masked"]
+    kinds = {kind for kind, _, _ in SECRETS}
+    for file in ("events.jsonl", "logs/containers/web1.log", "investigation/report.md"):
+        assert kinds <= set(masked[file]), file
+    assert masked["snapshots/containers/web1.json"]["env_value"] == 2
+    assert masked["snapshots/containers/web1.json"]["json_secret_key"] >= 2
+    assert "investigation/investigation.db" in masked
+    assert bundle.problems == []
+
+
+def test_no_redact_keeps_secrets_and_says_so(tmp_path: Path, store: Path) -> None:
+    bundle = open_bundle(_write(tmp_path / "b", store, redact=False))
+    assert bundle.manifest["redaction"] == {"enabled": False, "masked": {}}
+    everything = _all_bytes(bundle.root)
+    assert ENV_SECRET.encode() in everything and b"AKIAIOSFODNN7EXAMPLE" in everything
+
+
+def test_redaction_keeps_json_valid_and_is_idempotent() -> None:
+    redactor = Redactor()
+    once = redactor.json_bytes(b'{"msg": "token=abc123xyz", "password": "p"}', "x.jsonl")
+    assert once == b'{"msg":"token=<redacted>","password":"<redacted>"}'
+    assert redactor.json_bytes(once, "x.jsonl") == once
+    assert redactor.report() == {"x.jsonl": {"json_secret_key": 1, "key_value": 1}}
+
+
+def test_hundred_megabytes_of_logs_redact_quickly() -> None:
+    line = PLAIN + " user=bob took 3 ms\n"
+    data = (line * (20 * 1024 * 1024 // len(line))).encode() + (SECRETS[2][1] + "\n").encode()
+    out = io.BytesIO()
+    started = time.perf_counter()
+    Redactor().copy(io.BytesIO(data), out, "big.log")
+    elapsed = time.perf_counter() - started
+    assert b"AKIAIOSFODNN7EXAMPLE" not in out.getvalue()
+    # 20 MB here; measured 100 MB in about 1 s (bench/capture.py): allow a slow CI box.
+    assert elapsed < 5.0
