@@ -322,3 +322,34 @@ async def test_theme_key_includes_user_themes_but_not_textuals(tmp_path: Path) -
             await pilot.press("t")
             seen.append(app.theme)
         assert seen == [*builtin_names()[1:], "mine", builtin_names()[0], builtin_names()[1]]
+
+
+async def test_ctrl_r_records_the_stream_into_a_bundle(tmp_path: Path) -> None:
+    from opsconsole.bundle import check_bundle, open_bundle
+    from opsconsole.paths import data_dir
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_live(app, pilot)
+        await pilot.press("ctrl+r")
+        await wait_screen(app, pilot, "REC")
+        for event in host_events(2, start=1_700_000_500.0):
+            app.hub.publish(event)
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+r")
+        await wait_for(lambda: any((data_dir() / "bundles").glob("recording-*.tar.gz")), 10)
+        assert "REC" not in screen_text(app).splitlines()[0]
+    (bundle,) = (data_dir() / "bundles").glob("recording-*.tar.gz")
+    assert check_bundle(bundle) == []
+    recorded = open_bundle(bundle, tmp_path / "opened").events.read_text()
+    assert "1700000501" in recorded  # what was published meanwhile
+
+
+async def test_flight_recorder_is_off_unless_configured(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_live(app, pilot)
+        assert app.flight is None
+        await pilot.press("ctrl+b")
+        # Textual keeps no public list of the notifications it shows.
+        await wait_for(lambda: any("recorder is off" in n.message for n in app._notifications))

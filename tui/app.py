@@ -37,6 +37,7 @@ from opsconsole.widgets.process_table import ProcessTablePane
 from opsconsole.widgets.replay_clock import ReplayClock
 
 if TYPE_CHECKING:  # the views after the dashboard load their modules after the first frame
+    from opsconsole.capture import FlightRecorder, UiRecording
     from opsconsole.sources.bundle_source import ReplayControl
     from opsconsole.widgets.fleet import FleetPane
     from opsconsole.widgets.log_patterns import PatternsPane
@@ -81,6 +82,8 @@ class OpsConsoleApp(App[int]):
         Binding("f", "toggle_freeze", "Freeze", id="app.freeze"),
         Binding("t", "cycle_theme", "Theme", show=False, id="app.theme"),
         Binding("p", "pin", "Pin", id="app.pin"),
+        Binding("ctrl+r", "toggle_recording", "Record", show=False, id="app.record"),
+        Binding("ctrl+b", "write_flight", "Flight recording", show=False, id="app.flight"),
         # The replay clock's keys, from every view (a focused pane's own key wins).
         *(
             Binding(b.key, f"replay('{b.action}')", b.description, show=False, id=f"app.{b.id}")
@@ -145,6 +148,10 @@ class OpsConsoleApp(App[int]):
         self.containers = containers or ContainerControl([], read_only=True)
         self._raw_mqtt = raw_mqtt
         self.replay = replay
+        self._recording: UiRecording | None = None
+        self.flight: FlightRecorder | None = None
+        """Keeps the last minutes of the stream to write on demand or on a critical alert;
+        None unless ``general.flight_recorder_minutes`` turns it on."""
         self.thresholds = ThresholdAlerts(config.thresholds)
         """Alerts from this host's own figures crossing the thresholds."""
         self._stream_time = 0.0
@@ -198,6 +205,17 @@ class OpsConsoleApp(App[int]):
         # time it is: the sources work in threads while the UI thread composes.
         self._subscription = self.hub.subscribe()
         await self.hub.start()
+        if self.hub.live and self.config.flight_recorder_minutes:
+            from opsconsole.capture import FlightRecorder
+
+            self.flight = FlightRecorder(
+                self.hub,
+                minutes=self.config.flight_recorder_minutes,
+                host=self.hostname,
+                config=self.config,
+                on_written=self._flight_written,
+            )
+            self.flight.start()
 
     async def on_mount(self) -> None:
         for message in self._theme_errors:
@@ -266,6 +284,10 @@ class OpsConsoleApp(App[int]):
         install_hangup_handler(self)
 
     async def on_unmount(self) -> None:
+        if self._recording is not None:
+            await self._stop_recording()
+        if self.flight is not None:
+            await self.flight.stop()
         await self.hub.stop()
         if self._pump_task is not None:
             self._pump_task.cancel()
@@ -358,6 +380,47 @@ class OpsConsoleApp(App[int]):
         next_alert, next_error."""
         for clock in self.query(ReplayClock):
             getattr(clock, f"action_{action}")()
+
+    async def action_toggle_recording(self) -> None:
+        """Start recording the stream into a bundle, or stop and write it."""
+        if self._recording is not None:
+            await self._stop_recording()
+            return
+        from opsconsole.capture import UiRecording
+
+        if not self.hub.live:
+            self.notify("A replay is not recorded again: it is a bundle already.")
+            return
+        self._recording = UiRecording(self.hub, config=self.config, host=self.hostname)
+        self.query_one(ConsoleHeader).recording = True
+        self.notify("Recording: ctrl+r again stops and writes the bundle.")
+
+    async def _stop_recording(self) -> None:
+        from opsconsole.bundle import BundleError
+
+        recording, self._recording = self._recording, None
+        if recording is None:
+            return
+        self.query_one(ConsoleHeader).recording = False
+        try:
+            path = await recording.stop()
+        except (OSError, BundleError) as error:
+            self.notify(f"Recording not written: {error}", severity="error", markup=False)
+        else:
+            self.notify(f"Recording written: {path}", markup=False, timeout=10)
+
+    async def action_write_flight(self) -> None:
+        """Write the flight recorder's last minutes as a bundle."""
+        if self.flight is None:
+            self.notify("The flight recorder is off: set general.flight_recorder_minutes.")
+            return
+        await self.flight.write()
+
+    def _flight_written(self, path: Path | None, error: str | None) -> None:
+        if path is not None:
+            self.notify(f"Flight recording written: {path}", markup=False, timeout=10)
+        else:
+            self.notify(f"Flight recording failed: {error}", severity="error", markup=False)
 
     def action_pin(self) -> None:
         """Pin what is selected in the focused pane as evidence of the open incident."""

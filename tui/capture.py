@@ -231,6 +231,38 @@ async def capture(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+class UiRecording:
+    """A recording of a running console's stream into a bundle in the data directory, started
+    and stopped from the UI (the console's own hub: nothing is sampled twice)."""
+
+    def __init__(self, hub: Hub, *, config: Config, host: str, redact: bool = True) -> None:
+        self.host = host
+        self.started = time.time()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.started))
+        self.output = paths.data_dir() / "bundles" / f"recording-{_safe_name(host)}-{stamp}"
+        self._config = config
+        self._redact = redact
+        self._hub = hub
+        # The unredacted stream stays in a private (0700) directory until it is redacted.
+        self._staging = Path(tempfile.mkdtemp(prefix="opsconsole-recording-"))
+        self._recorder = Recorder(hub, self._staging / "events.jsonl")
+        self._recorder.start()
+
+    async def stop(self) -> Path:
+        """Stop and write the bundle (``.tar.gz``); its path. BundleError or OSError if not."""
+        latest = self._hub.snapshot()
+        await self._recorder.stop()
+        try:
+            if self._recorder.error is not None:
+                raise BundleError(f"recording failed: {self._recorder.error}")
+            paths.ensure_dir(self.output.parent)
+            writer = BundleWriter(self.output, redact=self._redact)
+            await asyncio.to_thread(_fill, writer, self._staging, self.host, self._config, latest)
+            return await asyncio.to_thread(writer.finish, host=self.host, fmt="tar.gz")
+        finally:
+            shutil.rmtree(self._staging, ignore_errors=True)
+
+
 def _fill(
     writer: BundleWriter, staging: Path, host: str, config: Config, latest: list[Event]
 ) -> None:

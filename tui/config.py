@@ -172,6 +172,9 @@ class Config:
     """Minutes of sparkline history kept (10 to 1440)."""
     process_rows: int = 200
     """Busiest processes listed (1 to 5000)."""
+    flight_recorder_minutes: float = 0.0
+    """Minutes of the stream kept in memory to write as a bundle on demand (ctrl+b) or when a
+    critical alert fires; 0 (the default) keeps none, as it costs memory on a sick box."""
     thresholds: Mapping[str, Threshold] = field(default_factory=lambda: DEFAULT_THRESHOLDS)
     containers: ContainersConfig = field(default_factory=ContainersConfig)
     """``[containers]``: which engines, how often to list, stats streams."""
@@ -338,6 +341,7 @@ _ATTRIBUTES: Final = {
     "general.theme": "theme",
     "general.read_only": "read_only",
     "general.history_minutes": "history_minutes",
+    "general.flight_recorder_minutes": "flight_recorder_minutes",
     "processes.rows": "process_rows",
 }
 # Sections held by their owner's own settings class: table -> Config attribute. Each setting
@@ -355,6 +359,7 @@ _SETTINGS: Final[Mapping[str, _Kind]] = {
     "general.theme": _Name(),
     "general.read_only": _Bool(),
     "general.history_minutes": _Number(10, 1440, integer=True),
+    "general.flight_recorder_minutes": _Number(0, 120),
     "processes.rows": _Number(1, 5000, integer=True),
     "containers.discover": _Bool(),
     "containers.engines": _Engines(),

@@ -40,6 +40,8 @@ class ConsoleHeader(EventPane):
     ConsoleHeader > #frozen.-on { display: block; }
     ConsoleHeader > #readonly { background: $primary; color: $background; display: none; }
     ConsoleHeader > #readonly.-on { display: block; }
+    ConsoleHeader > #recording { background: $error; color: $background; display: none; }
+    ConsoleHeader > #recording.-on { display: block; }
     ConsoleHeader > #clock { width: auto; padding: 0 1; }
     """
 
@@ -51,6 +53,8 @@ class ConsoleHeader(EventPane):
     """True when the console refuses state-changing actions."""
     display_frozen: reactive[bool] = reactive(False)
     """True while the user has frozen the display."""
+    recording: reactive[bool] = reactive(False)
+    """True while the stream is being recorded into a bundle."""
 
     def __init__(
         self, hostname: str, *, live: bool, read_only: bool, id: str | None = None
@@ -69,6 +73,7 @@ class ConsoleHeader(EventPane):
         yield Static("LIVE", id="mode", classes="badge")
         yield Static("FROZEN", id="frozen", classes="badge")
         yield Static("READ-ONLY", id="readonly", classes="badge")
+        yield Static("REC", id="recording", classes="badge")
         yield Static(id="clock", markup=False)
 
     def on_mount(self) -> None:
@@ -123,6 +128,7 @@ class ConsoleHeader(EventPane):
         mode.set_class(not self.live, "-replay")
         self.query_one("#frozen").set_class(self.display_frozen, "-on")
         self.query_one("#readonly").set_class(self.read_only, "-on")
+        self.query_one("#recording").set_class(self.recording, "-on")
 
     def watch_live(self) -> None:
         if self.is_mounted:
@@ -133,6 +139,10 @@ class ConsoleHeader(EventPane):
             self._show_badges()
 
     def watch_display_frozen(self) -> None:
+        if self.is_mounted:
+            self._show_badges()
+
+    def watch_recording(self) -> None:
         if self.is_mounted:
             self._show_badges()
 
