@@ -26,6 +26,7 @@ import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from itertools import accumulate
 from typing import NamedTuple, Protocol
 
 BLOCK = 1 << 16
@@ -175,9 +176,11 @@ class LineIndex:
         if first < 0:
             return  # one huge line: nothing to gain, wait for the count
         base = size - TAIL + first + 1
-        starts = array("q", [base])
-        for match in _NEWLINE.finditer(data, first + 1):
-            starts.append(size - TAIL + match.end())
+        # Line starts from the lengths of the pieces between newlines: C speed, as it is on
+        # the way to the first screen.
+        lengths = (len(piece) + 1 for piece in data[first + 1 :].split(b"\n"))
+        starts = array("q", accumulate(lengths, initial=base))
+        starts.pop()  # the end of the last piece: past the data
         if starts[-1] >= size:
             starts.pop()  # the file ends with a newline: no line after it
         self._tail = starts
@@ -353,6 +356,12 @@ class LineIndex:
 
         A line longer than a piece is split across two; searches accept that rare miss.
         """
+        for offset, data, stop in self.pieces(start, end):
+            yield offset, data if stop == len(data) else data[:stop]
+
+    def pieces(self, start: int, end: int | None = None) -> Iterator[tuple[int, bytes, int]]:
+        """As ``chunks``, without copying a piece to cut it: ``(offset, data, stop)`` where
+        ``data[:stop]`` ends at a newline (the bytes after ``stop`` come again in the next)."""
         offset = start
         while not self._stop.is_set():
             with self._lock:
@@ -362,11 +371,13 @@ class LineIndex:
                 data = os.pread(self._fd, min(READ, limit - offset), offset)
             if not data:
                 return
-            cut = data.rfind(b"\n") + 1
-            if 0 < cut < len(data) and offset + len(data) < limit:
-                data = data[:cut]
-            yield offset, data
-            offset += len(data)
+            stop = len(data)
+            if offset + stop < limit:
+                cut = data.rfind(b"\n") + 1
+                if cut > 0:
+                    stop = cut
+            yield offset, data, stop
+            offset += stop
 
     # -- following --------------------------------------------------------------------------
 
@@ -408,13 +419,19 @@ _NEWLINE = re.compile(b"\n")
 _REGEX_SYNTAX = re.compile(r"[.^$*+?{}\[\]\\|()]")
 
 
+# Letters from the rarest to the most common in logs (English text and its identifiers).
+_RARITY = b"zqjxkvbywgpfmuchdlrsnioate"
+
+
 class ByteSearch:
     """A text search run over raw bytes of a file, as fast as the pattern allows.
 
-    A plain word is found with ``bytes.find`` (memchr speed). Case-insensitive, it is found
-    by its longest run of characters that have no case (digits, punctuation), the line then
-    checked with the regex; a word of letters only is found in a lowered copy of the bytes.
-    Anything else is the regex itself, which Python runs several times slower.
+    A plain word is found as a compiled literal (sre's literal search is faster here than
+    ``bytes.find``). Case-insensitive, it is found by its longest run of characters that have
+    no case (digits, punctuation), the line then checked with the regex; a word of letters only
+    is found in a lowered copy of the bytes, and a piece that holds its rarest letter in neither
+    case is skipped without being lowered (memchr speed). Anything else is the regex itself,
+    which Python runs several times slower.
     """
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
@@ -423,35 +440,49 @@ class ByteSearch:
         self.regex = re.compile(
             text.encode("utf-8", "surrogateescape"), pattern.flags & ~re.UNICODE
         )
-        self._literal: bytes | None = None
+        self._literal: re.Pattern[bytes] | None = None
         self._verify = False
         self._lower = False
+        self._rare: tuple[bytes, bytes] | None = None
+        """The needle's rarest letter in both cases: a piece with neither cannot match."""
         if _REGEX_SYNTAX.search(text) is not None or not text:
             return
         if not fold:
-            self._literal = text.encode("utf-8", "surrogateescape")
+            self._literal = re.compile(re.escape(text.encode("utf-8", "surrogateescape")))
             return
         uncased = max(re.findall(r"[\d\W_]+", text) or [""], key=len)
         if len(uncased) >= 3:
-            self._literal = uncased.encode("utf-8", "surrogateescape")
+            self._literal = re.compile(re.escape(uncased.encode("utf-8", "surrogateescape")))
             self._verify = True
         elif text.isascii():
-            self._literal = text.lower().encode()
+            lowered = text.lower().encode()
+            self._literal = re.compile(re.escape(lowered))
             self._lower = True
+            letters = [byte for byte in lowered if byte in _RARITY]
+            if letters:
+                rare = min(letters, key=_RARITY.index)
+                self._rare = (bytes([rare]), bytes([rare]).upper())
 
-    def finditer(self, data: bytes) -> Iterator[int]:
-        """Offsets in ``data`` of matches, at most one per line, in order."""
+    def finditer(self, data: bytes, stop: int | None = None) -> Iterator[int]:
+        """Offsets in ``data[:stop]`` of matches, at most one per line, in order."""
+        stop = len(data) if stop is None else stop
         literal = self._literal
         if literal is None:
-            for match in self.regex.finditer(data):
+            for match in self.regex.finditer(data, 0, stop):
                 yield match.start()
             return
-        haystack = data.lower() if self._lower else data
-        position = haystack.find(literal)
-        while position >= 0:
-            line_end = haystack.find(b"\n", position)
+        haystack = data
+        if self._lower:
+            rare = self._rare
+            if rare is not None and all(data.find(letter, 0, stop) < 0 for letter in rare):
+                return
+            haystack = data.lower()
+        found = literal.search(haystack, 0, stop)
+        while found is not None:
+            position = found.start()
+            line_end = haystack.find(b"\n", position, stop)
             if line_end < 0:
-                line_end = len(haystack)
+                line_end = stop
             if self._verify:
                 line_start = haystack.rfind(b"\n", 0, position) + 1
                 checked = self.regex.search(data, line_start, line_end)
@@ -459,7 +490,7 @@ class ByteSearch:
                     yield checked.start()
             else:
                 yield position
-            position = haystack.find(literal, line_end)
+            found = literal.search(haystack, line_end, stop)
 
 
 class FileDocument:
@@ -548,16 +579,16 @@ class FileDocument:
         if span is None:
             return
         number = start
-        for _, data in self.index.chunks(span[0]):
+        for _, data, stop in self.index.pieces(span[0]):
             position = 0
             last = -1
-            for found in pattern.finditer(data):
+            for found in pattern.finditer(data, stop):
                 number += data.count(b"\n", position, found)
                 position = found
                 if number != last:
                     last = number
                     yield number
-            number += data.count(b"\n", position)
+            number += data.count(b"\n", position, stop)
 
     def find(self, pattern: ByteSearch, start: int, *, backward: bool = False) -> int | None:
         """The first line after ``start`` (or last before it) that ``pattern`` matches."""
@@ -567,17 +598,17 @@ class FileDocument:
             return None
         if not backward:
             origin = span[1]  # the end of the start line: matches begin on the next one
-            for offset, data in index.chunks(origin):
-                found = next(pattern.finditer(data), None)
+            for offset, data, stop in index.pieces(origin):
+                found = next(pattern.finditer(data, stop), None)
                 if found is not None:
                     return index.line_of_offset(offset + found)
             return None
         end = span[0]
         while end > 0:
             begin = max(0, end - READ)
-            for offset, data in index.chunks(begin, end):
+            for offset, data, stop in index.pieces(begin, end):
                 last = None
-                for last in pattern.finditer(data):  # noqa: B007 - the last one is wanted
+                for last in pattern.finditer(data, stop):  # noqa: B007 - the last one is wanted
                     pass
                 if last is not None and offset + last < end - 1:
                     return index.line_of_offset(offset + last)

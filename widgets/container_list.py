@@ -38,6 +38,7 @@ from opsconsole.sources.text import safe_text
 from opsconsole.widgets.confirm import ConfirmScreen
 from opsconsole.widgets.container_views import ContainerScreen, View
 from opsconsole.widgets.format import NA, count, percent, size
+from opsconsole.widgets.log_view import LogPane, LogsTab
 from opsconsole.widgets.pane import EventPane
 from opsconsole.widgets.row_table import Column, Row, RowTable
 
@@ -540,13 +541,44 @@ class ContainerListPane(EventPane):
     # -- views and actions ------------------------------------------------------------------
 
     def action_open(self, view: View) -> None:
-        """Open ``view`` of the container under the cursor."""
+        """Open ``view`` of the container under the cursor (its log in the app's log view when
+        the app has one)."""
         info = self.current
-        if info is not None:
+        if info is not None and not (view == "logs" and self._open_log_view(info)):
             screen = ContainerScreen(
                 self.control, info, view=view, history=self.history(info.engine, info.id)
             )
             self.app.push_screen(screen)
+
+    def _open_log_view(self, info: ContainerInfo) -> bool:
+        """Show the container's log in the app's log view, following it; False when the app
+        has no log view (the container screen's own log view opens instead)."""
+        tabs = self.app.query(LogsTab)
+        if not tabs:
+            return False
+        pane = tabs.first().pane
+        stream = f"container:{info.engine}:{info.name}"  # the id the control's batches carry
+        pane.show_stream(stream)
+        following = any(
+            worker.node is self and worker.name == stream and not worker.is_finished
+            for worker in self.workers
+        )
+        if not following:
+            self.run_worker(self._follow_log(pane, info), name=stream, group="container-logs")
+        self.call_later(self.run_action, "app.show_view('logs')")
+        return True
+
+    async def _follow_log(self, pane: LogPane, info: ContainerInfo) -> None:
+        """Feed the container's log batches to the log pane until the log ends."""
+        try:
+            async for batch in self.control.logs(info.engine, info.id, info.name):
+                pane.feed(batch)
+        except EngineError as error:
+            self.app.notify(
+                f"{info.name}: {error}", title="Log not readable", severity="error", markup=False
+            )
+            return
+        self.app.notify(f"{info.name}: the log ended (stopped or removed)", markup=False)
 
     def action_pause(self) -> None:
         """Pause a running container, or unpause a paused one."""

@@ -45,6 +45,9 @@ from opsconsole.widgets.pane import EventPane
 
 FRAME = 0.1
 """Seconds between two looks at the documents for new lines: one redraw per frame at most."""
+FLOOD_FRAME = 0.25
+"""Seconds between two redraws while followed lines arrive faster than half a screen a frame:
+too fast to read either way, and each such redraw costs a whole screen's repaint."""
 COPY_LIMIT = 10_000
 """Lines one copy takes at most (OSC 52 payloads are limited by terminals anyway)."""
 MERGE_LIMIT = 1_000_000
@@ -163,8 +166,9 @@ class FilteredDocument:
         self.base = base
         self.spec = spec
         self.name = base.name
-        self.rows = array("q")
-        """Line numbers in ``base`` of the lines kept, ascending."""
+        self.rows: array[int] = array("I")
+        """Line numbers in ``base`` of the lines kept, ascending: 4 bytes a line (10M matches
+        take 40 MB), widened to 8 only past 2**32 lines."""
         self.generation = base.generation
         self._stop = threading.Event()
         self._scanned = 0
@@ -225,6 +229,13 @@ class FilteredDocument:
             self._stop.wait(FRAME)
 
     def _scan(self, start: int) -> int:
+        try:
+            return self._scan_from(start)
+        except OverflowError:  # a line number past 2**32: widen, then go on from the last kept
+            self.rows = array("q", self.rows)
+            return self._scan_from(self.rows[-1] + 1 if self.rows else start)
+
+    def _scan_from(self, start: int) -> int:
         spec, base = self.spec, self.base
         kept = self.rows
         if spec.simple and not spec.context and isinstance(base, FileDocument):
@@ -470,6 +481,8 @@ class LogView(ScrollView, can_focus=True):
         self.selection_start: int | None = None
         """Start of the selection being made (``v``), or None."""
         self._seen: tuple[int, int, int] = (-1, -1, -1)
+        self._drawn = 0.0
+        """When new lines were last drawn (monotonic seconds)."""
         self._evicted = 0
         self._styles: dict[str, Style] = {}
         self._rows: tuple[Any, list[Strip]] | None = None
@@ -516,6 +529,7 @@ class LogView(ScrollView, can_focus=True):
         self.selection_start = None
         self._evicted = getattr(document, "evicted", 0)
         self.document = document
+        self._seen = (-1, -1, -1)  # another document: its first frame is drawn at once
         if self.filter is not None:
             self.apply_filter(self.filter)
         self._rows = None
@@ -571,6 +585,8 @@ class LogView(ScrollView, can_focus=True):
         evicted = getattr(self.base, "evicted", 0)
         state = (document.line_count, document.generation, evicted)
         if state == self._seen:
+            if self.follow and self.scroll_y != self.max_scroll_y:
+                self._go_end()  # a layout (a wider line came) left the view short of the end
             return
         if (
             state[1] != self._seen[1]
@@ -579,6 +595,15 @@ class LogView(ScrollView, can_focus=True):
         ):
             self.apply_filter(self.filter)  # the file was truncated or rotated: filter again
             return
+        now = time.monotonic()
+        if (
+            self.follow
+            and state[1] == self._seen[1]
+            and state[0] - self._seen[0] > self.size.height // 2
+            and now - self._drawn < FLOOD_FRAME
+        ):
+            return  # a flood: the next frame draws these lines with the ones after them
+        self._drawn = now
         self._seen = state
         if evicted != self._evicted and not self.follow and document is self.base:
             # Lines dropped off the top of a ring: keep the lines on screen where they are.
@@ -594,9 +619,27 @@ class LogView(ScrollView, can_focus=True):
         self._changed()
 
     def _refresh_size(self) -> None:
-        self.virtual_size = Size(
-            self._widest if not self.wrap else 0, max(self.document.line_count, 1)
-        )
+        size = Size(self._widest if not self.wrap else 0, max(self.document.line_count, 1))
+        before = self.virtual_size
+        if size == before:
+            return
+        # Textual lays out the whole screen on any change of a virtual size, as the scrollbars
+        # may come or go. A followed log grows every frame: when only the height changed and
+        # the vertical scrollbar stays as it is, the size is set quietly and only the thumb of
+        # the scrollbar is resized (as RowTable does), so following costs a repaint, no layout.
+        view = self.container_size.height
+        if (
+            self.is_mounted
+            and view > 0
+            and size.width == before.width
+            and (size.height > view) == (before.height > view)
+        ):
+            self.set_reactive(LogView.virtual_size, size)
+            self.vertical_scrollbar.window_virtual_size = size.height
+            if self.scroll_y > self.max_scroll_y:  # fewer lines: at once, not after a refresh
+                self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        else:
+            self.virtual_size = size
 
     def _go_end(self) -> None:
         if not self.follow:
@@ -835,13 +878,15 @@ class LogView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.height and self.scrollable_content_region.width
         height = self.scrollable_content_region.height
-        key = (
-            round(self.scroll_y),
-            round(self.scroll_x),
-            width,
-            height,
-            self.document.line_count,
-        )
+        # The lines counted at the last frame: a flood skips frames, and a repaint meanwhile
+        # (a key, the title) must show what the scroll position was set for.
+        count = self._seen[0] if self._seen[0] >= 0 else self.document.line_count
+        top = round(self.scroll_y)
+        if self.follow and height:
+            # Following shows the end from the very first frame, before any layout has made
+            # the scrollbar that lets the view scroll there.
+            top = max(0, count - height)
+        key = (top, round(self.scroll_x), width, height, count, self.document.line_count)
         if self._rows is None or self._rows[0] != key:
             self._rows = (key, self._layout(key[0], key[1], width, height))
         rows = self._rows[1]

@@ -196,3 +196,21 @@ def test_byte_search_finds_what_the_regex_finds(pattern: str, flags: int) -> Non
     ]
     assert found == expected
     assert found
+
+
+def test_case_insensitive_word_is_found_in_any_case_across_a_big_file(tmp_path: Path) -> None:
+    # Pieces without the word's rarest letter ("z") are skipped unlowered; every case of the
+    # word is still found, in order, through the whole file.
+    filler = b"".join(b"line %d all quiet here\n" % n for n in range(400_000))  # ~9 MB
+    cases = [b"zebra", b"ZEBRA", b"ZeBrA", b"Zebra"]
+    path = tmp_path / "big.log"
+    path.write_bytes(filler + b"".join(b"a %s b\n" % case for case in cases) + filler)
+    document = FileDocument(str(path))
+    document.index.wait(30)
+    search = ByteSearch(re.compile("zebra", re.IGNORECASE))
+    assert list(document.matching_lines(search)) == [400_000 + i for i in range(4)]
+    assert document.find(search, 0) == 400_000
+    assert document.find(search, 400_001) == 400_002
+    assert document.find(search, document.line_count - 1, backward=True) == 400_003
+    assert document.find(ByteSearch(re.compile("zebras", re.IGNORECASE)), 0) is None
+    document.close()
