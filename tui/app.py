@@ -158,6 +158,8 @@ class OpsConsoleApp(App[int]):
         """The newest event time delivered: the clock of a replay."""
         self._early: list[Event] | None = []
         """Every batch delivered before the views after the dashboard were filled; None after."""
+        self._panes: list[EventPane] | None = None
+        """Every pane of the main screen, once the views are filled."""
         self._pump_task: asyncio.Task[None] | None = None
         self.frozen = False
         for theme in BUILTIN_THEMES:
@@ -281,6 +283,9 @@ class OpsConsoleApp(App[int]):
         # alerts, the timeline); from now on every pane is given every batch.
         early, self._early = self._early or [], None
         self._hand_over(early, late)
+        # The panes are fixed from here on (no view mounts one later): walking the whole DOM
+        # for them at every batch cost more than handing the batch over.
+        self._panes = list(self.screen_stack[0].query(EventPane))
         install_hangup_handler(self)
 
     async def on_unmount(self) -> None:
@@ -325,13 +330,14 @@ class OpsConsoleApp(App[int]):
             (event.ts for event in batch if not isinstance(event, SourceStatus | SourceHealth)),
             default=self._stream_time,
         )
-        panes = list(self.screen_stack[0].query(EventPane))
-        if self._early is not None:  # the views after the dashboard are being filled
+        panes = self._panes
+        if panes is None:  # the views after the dashboard are being filled
+            assert self._early is not None
             self._early.extend(batch)
             dashboard = self.query_one("#dashboard", TabPane)
             panes = [
                 pane
-                for pane in panes
+                for pane in self.screen_stack[0].query(EventPane)
                 if pane.parent is self.screen_stack[0] or dashboard in pane.ancestors
             ]
         self._hand_over(batch, panes)

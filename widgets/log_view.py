@@ -504,7 +504,9 @@ class LogView(ScrollView, can_focus=True):
 
     def on_mount(self) -> None:
         self._refresh_size()
-        self.set_interval(FRAME, self.tick, name="log-view-frame")
+        # The frame timer runs only while the view is on screen: a hidden Logs view costs
+        # nothing (its documents keep taking lines; the first frame shown draws them).
+        self._frame = self.set_interval(FRAME, self.tick, name="log-view-frame", pause=True)
         if self.follow:
             self.call_after_refresh(self._go_end)
         self.call_after_refresh(self._start_documents)
@@ -576,6 +578,13 @@ class LogView(ScrollView, can_focus=True):
         """Index of the shown line at or after ``base`` line ``base_line``."""
         document = self.document
         return document.index_of(base_line) if isinstance(document, FilteredDocument) else base_line
+
+    def on_show(self) -> None:
+        self._frame.resume()
+        self.tick()
+
+    def on_hide(self) -> None:
+        self._frame.pause()
 
     def tick(self) -> None:
         """Once a frame: take new lines and notices, and redraw if anything changed."""

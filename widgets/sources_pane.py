@@ -86,10 +86,10 @@ class SourcesPane(EventPane):
                 table.add_row(*cells, key=source)
 
     def _tick(self) -> None:
-        if not self.frozen and any(
-            s.state is SourceState.UNAVAILABLE and s.retry_at for s in self._statuses.values()
-        ):
-            self.show()
+        # The retry countdown moves: redraw when it can be seen (a hidden view waits).
+        if any(s.state is SourceState.UNAVAILABLE and s.retry_at for s in self._statuses.values()):
+            self._stale = True
+            self.show_if_due()
 
     def _cells(self, status: SourceStatus, now: float) -> tuple[Text | str, ...]:
         colour_name = _STATE_COLOUR[status.state]
