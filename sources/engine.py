@@ -640,6 +640,11 @@ class RestEngine(ABC):
 
     def connect(self) -> None:
         """Create the client and ping the engine."""
+        where = socket_path(self.spec.url)
+        if where is not None and not Path(where).exists():
+            # Said before the SDK is loaded: on a host without this engine, retrying costs a
+            # stat, not the SDK's memory (10 MB) and its import.
+            raise EngineError(f"no socket at {where}")
         try:
             self._open_client()
         except Exception as exc:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,24 @@ def test_engine_times():
     assert parse_time(-62135596800) is None
     assert parse_time("2026-11-24T11:23:26.910417368Z") == pytest.approx(1795519406.910417)
     assert parse_time("garbage") is None
+
+
+def test_a_missing_socket_is_told_without_loading_the_sdk(tmp_path: Path) -> None:
+    # A host without podman retries this every few seconds: it must cost a stat, not the SDK.
+    script = (
+        "import sys\n"
+        "from opsconsole.config import ContainersConfig\n"
+        "from opsconsole.sources.containers import make_engine\n"
+        "from opsconsole.sources.engine import EngineError, EngineSpec\n"
+        f"spec = EngineSpec('podman', 'unix://{tmp_path}/none.sock')\n"
+        "engine = make_engine(spec, ContainersConfig())\n"
+        "try:\n"
+        "    engine.connect()\n"
+        "except EngineError as error:\n"
+        "    print(error)\n"
+        "print('podman' in sys.modules, 'requests' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == [f"no socket at {tmp_path}/none.sock", "False False"]
