@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 from opsconsole.sources.events import Event
+
+FLEET_PREFIX: Final = "fleet:"
+"""Start of the source id of every event another host's agent published (sources/fleet.py):
+panes about this host leave them out."""
 
 
 class SourceUnavailable(Exception):

@@ -20,6 +20,7 @@ from typing import Final
 
 import msgspec
 
+from opsconsole.sources.base import FLEET_PREFIX
 from opsconsole.sources.events import (
     Event,
     EventDecodeError,
@@ -61,7 +62,7 @@ class _Host:
 
 def fleet_source_id(host: str, source: str = "") -> str:
     """The source id under which the fleet re-emits ``host``'s events from ``source``."""
-    return f"fleet:{host}/{source}" if source else f"fleet:{host}"
+    return f"{FLEET_PREFIX}{host}/{source}" if source else f"{FLEET_PREFIX}{host}"
 
 
 class FleetSource(MqttSubscriber):
@@ -77,7 +78,7 @@ class FleetSource(MqttSubscriber):
         id: str | None = None,
         conflict_window: float = CONFLICT_WINDOW,
     ) -> None:
-        super().__init__(settings, id=id or f"fleet:{settings.url}", host=host)
+        super().__init__(settings, id=id or f"{FLEET_PREFIX}{settings.url}", host=host)
         self.topics = (f"{FLEET_ROOT}/#",)
         self.conflict_window = conflict_window
         self._hosts: dict[str, _Host] = {}

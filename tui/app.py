@@ -24,7 +24,7 @@ from opsconsole.config import Config
 from opsconsole.fleet_host import FleetHostScreen
 from opsconsole.help import HelpScreen, binding_groups
 from opsconsole.hub import Hub
-from opsconsole.sources.base import Source
+from opsconsole.sources.base import FLEET_PREFIX, Source
 from opsconsole.sources.containers import ContainerControl
 from opsconsole.sources.events import Event, SourceHealth, SourceStatus
 from opsconsole.sources.threshold_alerts import ThresholdAlerts
@@ -44,9 +44,6 @@ if TYPE_CHECKING:  # the views after the dashboard load their modules after the 
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 """Below this the panes cannot be drawn legibly; the console says so instead."""
-
-FLEET_PREFIX = "fleet:"
-"""Source ids of events other hosts' agents published (see sources/fleet.py)."""
 
 BATCH_INTERVAL = 0.1
 """Least seconds between two deliveries of data to the panes, so a burst arrives as one."""

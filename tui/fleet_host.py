@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from opsconsole.config import Threshold
+from opsconsole.sources.base import FLEET_PREFIX
 from opsconsole.sources.events import Event
 from opsconsole.sources.text import safe_text
 from opsconsole.widgets.host_overview import HostOverview
@@ -47,7 +48,7 @@ class FleetHostScreen(Screen[None]):
 
     def wants(self, event: Event) -> bool:
         """True for the events this host's agent published."""
-        return event.host == self.host and event.source.startswith("fleet:")
+        return event.host == self.host and event.source.startswith(FLEET_PREFIX)
 
     def consume(self, events: Iterable[Event]) -> None:
         """Give this host's events among ``events`` to the panes."""
