@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Input
 
@@ -26,7 +27,7 @@ from opsconsole.sources.events import (
 )
 from opsconsole.widgets.host_detail import HostDetail
 from opsconsole.widgets.host_overview import HostOverview
-from opsconsole.widgets.metric import Metric
+from opsconsole.widgets.metric import LevelPalette, Metric
 from opsconsole.widgets.process_table import ProcessTablePane
 from opsconsole.widgets.row_table import RowTable
 
@@ -135,33 +136,61 @@ class PaneApp(App[None]):
 
 def drawn(widget: Widget) -> str:
     """The text on the screen where the widget is (children included), one line per row."""
+    return drawn_at(widget, widget.region)
+
+
+def drawn_at(widget: Widget, region: Region) -> str:
+    """The text on ``widget``'s screen in ``region``, one line per row."""
     # The screen's compositor is what writes to the terminal; Textual has no public getter.
     lines = [strip.text for strip in widget.screen._compositor.render_strips()]
-    x, y, width, height = widget.region
+    x, y, width, height = region
     return "\n".join(line[x : x + width] for line in lines[y : y + height])
 
 
-def shown_level(metric: Metric) -> str | None:
-    """The level whose colour the metric's figure is drawn in on screen (None: plain text)."""
-    x, y, _, _ = metric.region
-    line = metric.screen._compositor.render_strips()[y]
+def shown_level(
+    widget: Widget, region: Region, label_width: int, palette: LevelPalette
+) -> str | None:
+    """The level whose colour the figure in ``region`` is drawn in on screen (None: plain)."""
+    x, y, _, _ = region
+    line = widget.screen._compositor.render_strips()[y]
     # The figure is the first text after the label.
     offset = 0
     for segment in line:
-        if offset >= x + metric._label_width and segment.text.strip():
+        if offset >= x + label_width and segment.text.strip():
             colour = segment.style.color if segment.style else None
             break
         offset += len(segment.text)
     else:
         raise AssertionError("no figure drawn")
     for level in ("ok", "warning", "critical"):
-        if metric.level_style(level).color == colour:
+        if palette.level(level).color == colour:
             return level
     return None
 
 
 def metric(pane: Widget, id: str) -> Metric:
     return pane.query_one(f"#{id}", Metric)
+
+
+def metric_level(metric: Metric) -> str | None:
+    """The level colour of a Metric widget's figure."""
+    return shown_level(metric, metric.region, metric._label_width, metric.palette)
+
+
+def figure(pane: HostOverview, key: str) -> Region:
+    """Where the overview draws the figure ``key``; fails when it is not shown."""
+    region = pane.cell_region(key)
+    assert region is not None, f"{key} not shown"
+    return region
+
+
+def figure_text(pane: HostOverview, key: str) -> str:
+    return drawn_at(pane, figure(pane, key))
+
+
+def figure_level(pane: HostOverview, key: str) -> str | None:
+    label_width = 11 if key.startswith("disk-") and key != "disk-io" else 6
+    return shown_level(pane, figure(pane, key), label_width, pane.palette)
 
 
 def overview(history: int = 600, thresholds: dict[str, Threshold] | None = None) -> HostOverview:
@@ -217,7 +246,6 @@ async def test_levels_colour_and_mark_each_figure() -> None:
     pane = overview()
     app = PaneApp(pane)
     async with app.run_test(size=(80, 24)) as pilot:
-        cpu = metric(pane, "cpu")
         for busy, level, mark in (
             (50.0, "ok", ""),
             (75.0, "warning", "!"),
@@ -225,14 +253,14 @@ async def test_levels_colour_and_mark_each_figure() -> None:
         ):
             feed(pane, host_sample(cpu_percent=busy))
             await pilot.pause()
-            assert shown_level(cpu) == level, busy
+            assert figure_level(pane, "cpu") == level, busy
             # The cue that does not depend on colour.
-            assert f"{busy:.1f}%{mark} " in drawn(cpu), busy
+            assert f"{busy:.1f}%{mark} " in figure_text(pane, "cpu"), busy
         # Load is judged per core: 6.0 on 4 cores is 1.5 per core, a warning by default.
         feed(pane, host_sample(load=(6.0, 1.0, 1.0)))
         await pilot.pause()
-        assert shown_level(metric(pane, "load")) == "warning"
-        assert "6.00 1.00 1.00!" in drawn(metric(pane, "load"))
+        assert figure_level(pane, "load") == "warning"
+        assert "6.00 1.00 1.00!" in figure_text(pane, "load")
 
 
 async def test_configured_thresholds_are_used() -> None:
@@ -241,8 +269,8 @@ async def test_configured_thresholds_are_used() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         feed(pane, host_sample(cpu_percent=15.0))
         await pilot.pause()
-        assert shown_level(metric(pane, "cpu")) == "warning"
-        assert shown_level(metric(pane, "memory")) == "ok"
+        assert figure_level(pane, "cpu") == "warning"
+        assert figure_level(pane, "memory") == "ok"
 
 
 async def test_missing_figures_show_na_and_never_an_alarm() -> None:
@@ -251,13 +279,12 @@ async def test_missing_figures_show_na_and_never_an_alarm() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         feed(pane, host_sample(), bare_sample(1))
         await pilot.pause()
-        for id in ("cpu", "load", "memory", "swap"):
-            shown = metric(pane, id)
-            assert "n/a" in drawn(shown), id
-            assert shown_level(shown) is None
-        assert "r n/a w n/a" in drawn(metric(pane, "disk-io"))
-        assert not pane.query_one("#cores").display  # no per-core figures, no row for them
-        assert not metric(pane, "disk-0").display
+        for key in ("cpu", "load", "memory", "swap"):
+            assert "n/a" in figure_text(pane, key), key
+            assert figure_level(pane, key) is None
+        assert "r n/a w n/a" in figure_text(pane, "disk-io")
+        assert "cores" not in drawn(pane)  # no per-core figures, no row for them
+        assert pane.cell_region("disk-0") is None
 
 
 async def test_cgroup_limits_appear_with_throttling() -> None:
@@ -276,16 +303,14 @@ async def test_cgroup_limits_appear_with_throttling() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         feed(pane, host_sample(cgroup=cgroup))
         await pilot.pause()
-        cpu, memory = metric(pane, "cgroup-cpu"), metric(pane, "cgroup-memory")
-        assert cpu.display and memory.display
-        assert "1.50/2c thr 0.4s!" in drawn(cpu)  # 75% of the quota, but throttled
-        assert shown_level(cpu) == "warning"
-        assert "3.0G/4.0G 75%" in drawn(memory)
+        assert "1.50/2c thr 0.4s!" in figure_text(pane, "cgroup-cpu")  # 75%, but throttled
+        assert figure_level(pane, "cgroup-cpu") == "warning"
+        assert "3.0G/4.0G 75%" in figure_text(pane, "cgroup-memory")
         # A cgroup that exposes nothing (v1 without the files) shows n/a, no crash.
         feed(pane, host_sample(1, cgroup=CgroupLimits(version=1, path="/")))
         await pilot.pause()
-        assert "n/ac no limit" in drawn(cpu)
-        assert "n/a no limit" in drawn(memory)
+        assert "n/ac no limit" in figure_text(pane, "cgroup-cpu")
+        assert "n/a no limit" in figure_text(pane, "cgroup-memory")
 
 
 async def test_history_is_bounded_and_sparkline_shows_the_newest() -> None:
@@ -299,7 +324,7 @@ async def test_history_is_bounded_and_sparkline_shows_the_newest() -> None:
         assert pane.model.cpu.values() == tuple(float(n * 4) for n in range(15, 25))
         assert len(pane.model.times) == 10
         # Ten samples kept: ten glyphs drawn, newest (the highest) at the right.
-        spark = drawn(metric(pane, "cpu")).rstrip().split(" ")[-1]
+        spark = figure_text(pane, "cpu").rstrip().split(" ")[-1]
         assert len(spark) == 10
         assert spark[-1] == "█" and spark == "".join(sorted(spark))
         # A disk that is unmounted takes its history with it.
@@ -313,7 +338,7 @@ async def test_overview_uses_three_columns_when_wide() -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         feed(pane, host_sample())
         await pilot.pause()
-        assert metric(pane, "cpu").region.y == metric(pane, "memory").region.y
+        assert figure(pane, "cpu").y == figure(pane, "memory").y
         assert pane.outer_size.height <= 6
 
 
@@ -331,7 +356,7 @@ async def test_frozen_overview_collects_but_holds_its_picture() -> None:
         assert drawn(pane) == before  # the screen did not
         pane.frozen = False
         await pilot.pause()
-        assert "97.0%!!" in drawn(metric(pane, "cpu"))
+        assert "97.0%!!" in figure_text(pane, "cpu")
 
 
 # -- the host detail view -----------------------------------------------------------------
@@ -370,7 +395,7 @@ async def test_detail_cgroup_section_and_missing_figures() -> None:
         await pilot.pause()
         assert pane.query_one("#cgroup-cpu").display
         assert "cgroup v1  /docker/abc" in drawn(pane)
-        assert shown_level(metric(pane, "cgroup-memory")) == "critical"
+        assert metric_level(metric(pane, "cgroup-memory")) == "critical"
         assert "1.0G/1.0G 100%!!" in drawn(metric(pane, "cgroup-memory"))
         feed(pane, bare_sample(2))
         await pilot.pause()

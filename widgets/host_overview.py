@@ -9,15 +9,31 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import ClassVar, Final, NamedTuple
 
-from textual.app import ComposeResult
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from textual.events import Resize
+from textual.geometry import Region, Size
+from textual.strip import Strip
 
 from opsconsole.config import DEFAULT_THRESHOLDS, Level, Threshold
 from opsconsole.sources.events import CgroupLimits, DiskUsage, Event, HostSample
 from opsconsole.widgets.format import NA, number, percent, rate, size
-from opsconsole.widgets.metric import LevelOf, MeterRow, Meters, Metric, Reading, Series
+from opsconsole.widgets.metric import (
+    LEVEL_COMPONENT_CLASSES,
+    LevelOf,
+    LevelPalette,
+    MeterRow,
+    Part,
+    Reading,
+    Series,
+    compact_meter,
+    copy_history,
+    level_css,
+    metric_line,
+)
 from opsconsole.widgets.pane import EventPane
 
 DISK_RATE_FLOOR: Final = 1024.0 * 1024
@@ -299,28 +315,40 @@ class HostPane(EventPane):
         return changed
 
 
+class _Cell(NamedTuple):
+    """One figure of the overview as drawn: its key, label, reading and history copy."""
+
+    key: str
+    label: str
+    reading: Reading
+    history: tuple[float | None, ...]
+    label_width: int = LABEL_WIDTH
+    value_width: int = VALUE_WIDTH
+
+
 class HostOverview(HostPane):
     """The host in a few lines, for the dashboard beside the process table.
 
-    Two columns of metrics (three when wide), each with a sparkline of its recent history
+    Two columns of figures (three when wide), each with a sparkline of its recent history
     and a ``!``/``!!`` cue at warning/critical: CPU with a glyph per core, load, memory, swap,
     disk and network rates, the fullest filesystems, and the cgroup's CPU and memory against
     its limits when the console runs in one.
+
+    It draws its lines itself (Textual's line API) rather than through a widget per figure:
+    it is on screen all the time and changes every tick, and the compositor's cost grows with
+    each widget it has to render.
     """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = set(LEVEL_COMPONENT_CLASSES)
 
     DEFAULT_CSS = """
     HostOverview {
-        layout: grid;
-        grid-size: 2;
-        grid-columns: 1fr;
-        grid-rows: 1;
-        grid-gutter: 0 2;
         height: auto;
         padding: 0 1;
         background: $surface;
+        color: $foreground;
     }
-    HostOverview > #cores { column-span: 2; }
-    """
+    """ + level_css("HostOverview")
 
     def __init__(
         self,
@@ -332,70 +360,186 @@ class HostOverview(HostPane):
     ) -> None:
         """Create the overview (arguments as ``HostPane``)."""
         super().__init__(thresholds=thresholds, history=history, id=id, classes=classes)
-        self._columns = 2
-        self._cores = Meters(compact=True, label="cores", id="cores")
-        self._cpu = Metric("CPU", value_width=VALUE_WIDTH, id="cpu")
-        self._load = Metric("LOAD", value_width=VALUE_WIDTH, id="load")
-        self._memory = Metric("MEM", value_width=VALUE_WIDTH, id="memory")
-        self._swap = Metric("SWAP", value_width=VALUE_WIDTH, id="swap")
-        self._disk_io = Metric("DISK", value_width=VALUE_WIDTH, id="disk-io")
-        self._net = Metric("NET", value_width=VALUE_WIDTH, id="net")
-        self._disks = [
-            Metric("", label_width=LABEL_WIDTH + 5, value_width=VALUE_WIDTH - 5, id=f"disk-{n}")
-            for n in range(MAX_DISKS)
+        self.palette = LevelPalette(self)
+        """The level styles of the figures."""
+        self._cores: tuple[MeterRow, ...] | None = ()
+        """The per-core meters; None hides their line (a host that does not report them)."""
+        self._cells: list[_Cell] = [
+            _Cell(key, label, Reading(NA), ())
+            for key, label in (
+                ("cpu", "CPU"),
+                ("load", "LOAD"),
+                ("memory", "MEM"),
+                ("swap", "SWAP"),
+                ("disk-io", "DISK"),
+                ("net", "NET"),
+            )
         ]
-        self._cgroup_cpu = Metric("CG CPU", value_width=VALUE_WIDTH, id="cgroup-cpu")
-        self._cgroup_memory = Metric("CG MEM", value_width=VALUE_WIDTH, id="cgroup-memory")
+        self._strips: list[Strip] | None = None
+        """The lines as drawn, built on demand after a change or a resize."""
+        self._drawn_width = 0
+        """The content width the strips were built for."""
 
-    def compose(self) -> ComposeResult:
-        yield self._cores
-        yield from (self._cpu, self._load, self._memory, self._swap, self._disk_io, self._net)
-        yield from self._disks
-        yield from (self._cgroup_cpu, self._cgroup_memory)
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self.palette.clear()
+        self._strips = None
 
-    def on_mount(self) -> None:
-        for metric in (*self._disks, self._cgroup_cpu, self._cgroup_memory):
-            metric.display = False
+    @staticmethod
+    def _columns_for(width: int) -> int:
+        return 3 if width >= WIDE else 2
+
+    def _line_count(self, columns: int) -> int:
+        return (self._cores is not None) + -(-len(self._cells) // columns)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._line_count(self._columns_for(width))
 
     def show(self) -> None:
         sample, model, readings = self.model.sample, self.model, self.readings
         if sample is None:
             return
-        self._cores.display = bool(sample.per_core)
-        self._cores.show_meters(readings.cores(sample))
-        self._cpu.show_reading(readings.cpu(sample), model.cpu)
-        self._load.show_reading(readings.load(sample), model.load)
-        self._memory.show_reading(readings.memory(sample), model.memory)
-        self._swap.show_reading(readings.swap(sample), model.swap)
-        self._disk_io.show_reading(readings.disk_io(sample), model.disk_io)
-        self._net.show_reading(readings.net(sample), model.net)
-        fullest = sorted(sample.disks, key=lambda disk: disk.percent, reverse=True)
-        slots = self._disk_slots(cgroup_cells=0 if sample.cgroup is None else 2)
-        for slot, metric in enumerate(self._disks):
-            shown = slot < min(slots, len(fullest))
-            metric.display = shown
-            if shown:
-                disk = fullest[slot]
-                metric.show_reading(readings.disk(disk), model.disks[disk.mount], label=disk.mount)
-        cgroup = sample.cgroup
-        self._cgroup_cpu.display = self._cgroup_memory.display = cgroup is not None
-        if cgroup is not None:
-            self._cgroup_cpu.show_reading(readings.cgroup_cpu(cgroup), model.cgroup_cpu)
-            self._cgroup_memory.show_reading(readings.cgroup_memory(cgroup), model.cgroup_memory)
+        width = self.size.width
 
-    def _disk_slots(self, cgroup_cells: int) -> int:
+        def cell(key: str, label: str, reading: Reading, history: Series, narrow: int = 0) -> _Cell:
+            return _Cell(
+                key,
+                label,
+                reading,
+                copy_history(history, width, "recent"),
+                LABEL_WIDTH + narrow,
+                VALUE_WIDTH - narrow,
+            )
+
+        cells = [
+            cell("cpu", "CPU", readings.cpu(sample), model.cpu),
+            cell("load", "LOAD", readings.load(sample), model.load),
+            cell("memory", "MEM", readings.memory(sample), model.memory),
+            cell("swap", "SWAP", readings.swap(sample), model.swap),
+            cell("disk-io", "DISK", readings.disk_io(sample), model.disk_io),
+            cell("net", "NET", readings.net(sample), model.net),
+        ]
+        cgroup = sample.cgroup
+        fullest = sorted(sample.disks, key=lambda disk: disk.percent, reverse=True)
+        slots = self._disk_slots(self._columns_for(width), cgroup_cells=0 if cgroup is None else 2)
+        for slot, disk in enumerate(fullest[:slots]):
+            reading, history = readings.disk(disk), model.disks[disk.mount]
+            cells.append(cell(f"disk-{slot}", disk.mount, reading, history, narrow=5))
+        if cgroup is not None:
+            cells.append(
+                cell("cgroup-cpu", "CG CPU", readings.cgroup_cpu(cgroup), model.cgroup_cpu)
+            )
+            cells.append(
+                cell("cgroup-memory", "CG MEM", readings.cgroup_memory(cgroup), model.cgroup_memory)
+            )
+        cores = tuple(readings.cores(sample)) if sample.per_core else None
+        if cores == self._cores and list(map(_drawn, cells)) == list(map(_drawn, self._cells)):
+            return  # flat figures (no swap, an idle link) draw the same: no repaint
+        layout = len(cells) != len(self._cells) or (cores is None) != (self._cores is None)
+        self._cells, self._cores = cells, cores
+        self._strips = None
+        self.refresh(layout=layout)
+
+    @staticmethod
+    def _disk_slots(columns: int, cgroup_cells: int) -> int:
         """Disks to show: at least a row of them, and as many as fill the last row."""
-        slots = self._columns
-        while (slots + cgroup_cells) % self._columns:
+        slots = columns
+        while (slots + cgroup_cells) % columns:
             slots += 1
         return slots
 
     def on_resize(self, event: Resize) -> None:
-        columns = 3 if event.size.width >= WIDE else 2
-        if columns != self._columns:
-            self._columns = columns
-            self.styles.grid_size_columns = columns
-            self._cores.styles.column_span = columns
+        self._strips = None
+        if self._columns_for(event.size.width) != self._columns_for(self._drawn_width):
             # The number of disk slots follows the columns: redraw when the pane may.
             self._stale = True
             self.show_if_due()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self._strips is None or self._drawn_width != width:
+            self._strips = self._build(width)
+            self._drawn_width = width
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, self.rich_style)
+
+    def _build(self, width: int) -> list[Strip]:
+        """Every line of the overview, ``width`` cells wide."""
+        base = self.rich_style
+        palette = self.palette
+        lines: list[list[Part]] = []
+        if self._cores is not None:
+            lines.append(compact_meter(palette, "cores", self._cores, width))
+        columns = self._columns_for(width)
+        for row in range(0, len(self._cells), columns):
+            line: list[Part] = []
+            for index, cell_width in enumerate(_cell_widths(width, columns)):
+                if row + index >= len(self._cells):
+                    break
+                cell = self._cells[row + index]
+                if index:
+                    line.append((" " * GUTTER, base))
+                parts = metric_line(
+                    palette,
+                    cell.label,
+                    cell.reading,
+                    cell.history,
+                    cell_width,
+                    label_width=cell.label_width,
+                    value_width=cell.value_width,
+                )
+                line.extend(_fit(parts, cell_width))
+            lines.append(line)
+        return [
+            Strip([Segment(text, base + style) for text, style in line]).crop_extend(0, width, base)
+            for line in lines
+        ]
+
+    def cell_region(self, key: str) -> Region | None:
+        """Where the figure ``key`` (``cpu``, ``load``, ``memory``, ``swap``, ``disk-io``,
+        ``net``, ``disk-N``, ``cgroup-cpu``, ``cgroup-memory``) is drawn on the screen; None
+        when it is not shown."""
+        keys = [cell.key for cell in self._cells]
+        if key not in keys:
+            return None
+        content = self.content_region
+        columns = self._columns_for(content.width)
+        row, column = divmod(keys.index(key), columns)
+        widths = _cell_widths(content.width, columns)
+        x = content.x + sum(widths[:column]) + GUTTER * column
+        return Region(x, content.y + (self._cores is not None) + row, widths[column], 1)
+
+
+def _drawn(cell: _Cell) -> tuple[object, ...]:
+    """What of a cell shows on screen (a reading's ``level_of`` is a new function each time)."""
+    return (*cell[:2], cell.reading[:4], *cell[3:])
+
+
+GUTTER: Final = 2
+"""Cells between two columns of figures."""
+
+
+def _cell_widths(width: int, columns: int) -> list[int]:
+    """The width of each column of figures: equal shares of ``width`` after the gutters."""
+    share, extra = divmod(max(0, width - GUTTER * (columns - 1)), columns)
+    return [share + (column < extra) for column in range(columns)]
+
+
+def _fit(parts: list[Part], width: int) -> list[Part]:
+    """``parts`` cut or padded to exactly ``width`` cells."""
+    fitted: list[Part] = []
+    room = width
+    for text, style in parts:
+        if room <= 0:
+            break
+        if cell_len(text) > room:
+            text = set_cell_size(text, room)
+        fitted.append((text, style))
+        room -= cell_len(text)
+    if room > 0:
+        fitted.append((" " * room, _BLANK))
+    return fitted
+
+
+_BLANK: Final = Style()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import ClassVar, Final, Literal, NamedTuple
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
@@ -145,13 +146,8 @@ def meter(fraction: float | None, width: int) -> str:
     return bar.ljust(width)
 
 
-class LevelStyled(Widget):
-    """Base of the widgets that colour parts of what they draw by threshold level.
-
-    The colours come from the theme through component classes, so a user theme restyles them.
-    """
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
+LEVEL_COMPONENT_CLASSES: Final = frozenset(
+    {
         "level--label",
         "level--track",
         "level--plain",
@@ -159,46 +155,96 @@ class LevelStyled(Widget):
         "level--warning",
         "level--critical",
     }
-    """
-    | Class | Description |
-    | :- | :- |
-    | `level--label` | The label of a figure. |
-    | `level--track` | The empty part of a meter (its background is used). |
-    | `level--plain` | A figure without thresholds, such as a rate. |
-    | `level--ok` | Below the warning threshold. |
-    | `level--warning` | At or above the warning threshold. |
-    | `level--critical` | At or above the critical threshold. |
+)
+"""The component classes of the widgets that colour figures by level.
+
+| Class | Description |
+| :- | :- |
+| `level--label` | The label of a figure. |
+| `level--track` | The empty part of a meter (its background is used). |
+| `level--plain` | A figure without thresholds, such as a rate. |
+| `level--ok` | Below the warning threshold. |
+| `level--warning` | At or above the warning threshold. |
+| `level--critical` | At or above the critical threshold. |
+"""
+
+
+def level_css(type_name: str) -> str:
+    """The default colours of ``LEVEL_COMPONENT_CLASSES`` for the widget type ``type_name``."""
+    return f"""
+    {type_name} > .level--label {{ color: $text-muted; text-style: not bold; }}
+    {type_name} > .level--track {{ background: $panel; }}
+    {type_name} > .level--plain {{ color: $primary; }}
+    {type_name} > .level--ok {{ color: $success; }}
+    {type_name} > .level--warning {{ color: $warning; }}
+    {type_name} > .level--critical {{ color: $error; text-style: bold; }}
     """
 
-    DEFAULT_CSS = """
-    LevelStyled > .level--label { color: $text-muted; text-style: not bold; }
-    LevelStyled > .level--track { background: $panel; }
-    LevelStyled > .level--plain { color: $primary; }
-    LevelStyled > .level--ok { color: $success; }
-    LevelStyled > .level--warning { color: $warning; }
-    LevelStyled > .level--critical { color: $error; text-style: bold; }
+
+Part = tuple[str, Style]
+"""A run of text in one style: what the figure drawers produce, to become Text or a Strip."""
+
+
+class LevelPalette:
+    """A widget's level styles, from its component classes, kept until its styles change.
+
+    Asking Textual for a component style costs more than drawing a sparkline, and every
+    figure asks on every tick. The widget calls ``clear`` from ``notify_style_update``.
     """
 
-    _level_styles: dict[tuple[str, bool], Style] | None = None
+    __slots__ = ("_cache", "_widget")
 
-    def component_style(self, name: str, *, partial: bool = False) -> Style:
-        """``get_component_rich_style``, kept until the styles change: asking Textual each
-        time costs more than drawing a sparkline, and every metric asks on every tick."""
-        if self._level_styles is None:
-            self._level_styles = {}
-        style = self._level_styles.get((name, partial))
+    def __init__(self, widget: Widget) -> None:
+        self._widget = widget
+        self._cache: dict[tuple[str, bool], Style] = {}
+
+    def component(self, name: str, *, partial: bool = False) -> Style:
+        """The rich style of the component class ``name``."""
+        style = self._cache.get((name, partial))
         if style is None:
-            style = self.get_component_rich_style(name, partial=partial)
-            self._level_styles[(name, partial)] = style
+            style = self._widget.get_component_rich_style(name, partial=partial)
+            self._cache[(name, partial)] = style
         return style
+
+    def level(self, level: Level | None) -> Style:
+        """The style of a figure at ``level`` (None: a figure without thresholds)."""
+        return self.component(f"level--{level or 'plain'}")
+
+    def value(self, level: Level | None) -> Style:
+        """The style of a figure and its cue: its level's, or plain text without thresholds."""
+        return self.level(level) if level is not None else _PLAIN
+
+    def clear(self) -> None:
+        """Forget the styles (the theme or the CSS changed)."""
+        self._cache.clear()
+
+
+_PLAIN: Final = Style()
+
+
+class LevelStyled(Widget):
+    """Base of the widgets that colour parts of what they draw by threshold level.
+
+    The colours come from the theme through component classes (``LEVEL_COMPONENT_CLASSES``),
+    so a user theme restyles them.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = set(LEVEL_COMPONENT_CLASSES)
+
+    DEFAULT_CSS = level_css("LevelStyled")
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.palette = LevelPalette(self)
+        """The level styles of this widget."""
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._level_styles = None
+        self.palette.clear()
 
     def level_style(self, level: Level | None) -> Style:
         """The style of a figure at ``level`` (None: a figure without thresholds)."""
-        return self.component_style(f"level--{level or 'plain'}")
+        return self.palette.level(level)
 
 
 class Reading(NamedTuple):
@@ -216,13 +262,90 @@ class Reading(NamedTuple):
     """Colours each column by its own level; None colours them all by ``level``."""
 
 
+def spark_parts(
+    palette: LevelPalette,
+    reading: Reading,
+    history: Sequence[float | None],
+    width: int,
+    height: int = 1,
+    window: Window = "recent",
+) -> list[list[Part]]:
+    """The sparkline of ``history`` under ``reading``'s scale, ``height`` lines, top first.
+
+    Each run of columns at one level takes that level's style when the reading judges each
+    column (``level_of``); otherwise the whole line takes the reading's level.
+    """
+    columns = spark_columns(history, width, window)
+    top = reading.top
+    if top is None:
+        top = max([reading.floor, *(v for v in columns if v is not None)])
+    rows = spark_rows(columns, top, height)
+    level_of = reading.level_of
+    if level_of is None:
+        style = palette.level(reading.level)
+        return [[(row, style)] for row in rows]
+    levels = [None if v is None else level_of(v) for v in columns]
+    return [_styled_runs(palette, row, levels) for row in rows]
+
+
+def _styled_runs(palette: LevelPalette, row: str, levels: Sequence[Level | None]) -> list[Part]:
+    """``row`` with each run of columns at one level in that level's style."""
+    parts: list[Part] = []
+    start = 0
+    for end in range(1, len(row) + 1):
+        if end == len(row) or levels[end] != levels[start]:
+            parts.append((row[start:end], palette.level(levels[start] or "ok")))
+            start = end
+    return parts
+
+
+def metric_head(
+    palette: LevelPalette, label: str, reading: Reading, label_width: int, value_width: int
+) -> list[Part]:
+    """Label, figure (right-aligned in ``value_width`` cells) and its level cue.
+
+    The figure is coloured here rather than by a CSS class: a class change restyles the
+    widget, which costs more than the whole redraw when a figure hovers at a threshold.
+    """
+    value_style = palette.value(reading.level)
+    return [
+        (fit_left(label, label_width).ljust(label_width), palette.component("level--label")),
+        (" ", _PLAIN),
+        (reading.value.rjust(value_width), value_style),
+        (MARKERS[reading.level].ljust(2), value_style),
+    ]
+
+
+def metric_line(
+    palette: LevelPalette,
+    label: str,
+    reading: Reading,
+    history: Sequence[float | None],
+    width: int,
+    *,
+    label_width: int,
+    value_width: int,
+    window: Window = "recent",
+) -> list[Part]:
+    """One figure on one line: its head, then its sparkline in the rest of ``width``.
+
+    The parts may run past ``width`` when the head alone does: the caller crops.
+    """
+    parts = metric_head(palette, label, reading, label_width, value_width)
+    spark_width = width - sum(cell_len(text) for text, _ in parts) - 1
+    if spark_width >= 4:
+        parts.append((" ", _PLAIN))
+        parts.extend(spark_parts(palette, reading, history, spark_width, 1, window)[0])
+    return parts
+
+
 class Metric(LevelStyled):
     """One figure: label, value, level cue (``!``/``!!``) and a sparkline of its history.
 
     One line high, the sparkline fills the width after the value. Taller (CSS ``height``), the
     label and value take the first line and the sparkline the lines below it, full width.
-    The value and its cue take the colour of the current level (``level``), from the same
-    component classes as the sparkline; a figure without thresholds keeps the text colour.
+    The value and its cue take the colour of the current level, from the same component
+    classes as the sparkline; a figure without thresholds keeps the text colour.
     """
 
     DEFAULT_CSS = """
@@ -231,10 +354,6 @@ class Metric(LevelStyled):
 
     label: reactive[str] = reactive("")
     """What the figure is, shown first and muted."""
-    value: reactive[str] = reactive("n/a")
-    """The current figure, already formatted."""
-    level: reactive[Level | None] = reactive[Level | None](None)
-    """Threshold level of the current figure; None for a figure without thresholds."""
 
     def __init__(
         self,
@@ -264,74 +383,51 @@ class Metric(LevelStyled):
         self._history: tuple[float | None, ...] = ()
         self._reading = Reading("n/a")
 
+    @property
+    def reading(self) -> Reading:
+        """What the metric shows now."""
+        return self._reading
+
     def show_reading(self, reading: Reading, history: Series, *, label: str | None = None) -> None:
         """Show a new reading with ``history``, copied now; ``label`` renames the metric."""
-        if self._window == "all":
-            shown = history.values()
-        else:
-            shown = history.tail(max(self.size.width, _SNAPSHOT_MIN))
+        shown = copy_history(history, self.size.width, self._window)
         if shown == self._history and reading[:4] == self._reading[:4] and label is None:
             return  # a flat figure (no swap, an idle link) draws the same: skip the repaint
         self._history = shown
         self._reading = reading
         if label is not None:
             self.label = label
-        self.value = reading.value
-        self.level = reading.level
         self.refresh()
 
     def render(self) -> Text:
         width, height = self.size
-        label = fit_left(self.label, self._label_width).ljust(self._label_width)
-        head = Text.assemble(
-            (label, self.component_style("level--label")),
-            " ",
-            # Aligned in a column on one line; right after the label above a tall sparkline.
-            # Coloured here rather than by a CSS class: a class change restyles the widget,
-            # which costs more than the whole redraw when a figure hovers at a threshold.
-            (
-                self.value.rjust(self._value_width) if height <= 1 else self.value,
-                self.value_style,
-            ),
-            (MARKERS[self.level].ljust(2), self.value_style),
-            no_wrap=True,
-            overflow="crop",
-        )
+        palette, reading = self.palette, self._reading
         if height <= 1:
-            spark_width = width - head.cell_len - 1
-            if spark_width >= 4:
-                head.append(" ")
-                head.append_text(self._spark(spark_width, 1)[0])
-            return head
-        return Text("\n", no_wrap=True).join([head, *self._spark(width, height - 1)])
+            parts = metric_line(
+                palette,
+                self.label,
+                reading,
+                self._history,
+                width,
+                label_width=self._label_width,
+                value_width=self._value_width,
+                window=self._window,
+            )
+            return Text.assemble(*parts, no_wrap=True, overflow="crop")
+        # Tall: the figure right after the label, the sparkline full width below.
+        head = metric_head(palette, self.label, reading, self._label_width, 0)
+        spark = spark_parts(palette, reading, self._history, width, height - 1, self._window)
+        lines = [Text.assemble(*line, no_wrap=True, overflow="crop") for line in (head, *spark)]
+        return Text("\n", no_wrap=True).join(lines)
 
-    @property
-    def value_style(self) -> Style:
-        """The style of the figure and its cue: its level's, or plain text without thresholds."""
-        return self.level_style(self.level) if self.level is not None else Style()
 
-    def _spark(self, width: int, height: int) -> list[Text]:
-        columns = spark_columns(self._history, width, self._window)
-        top = self._reading.top
-        if top is None:
-            top = max([self._reading.floor, *(v for v in columns if v is not None)])
-        rows = spark_rows(columns, top, height)
-        level_of = self._reading.level_of
-        if level_of is None:
-            style = self.level_style(self.level)
-            return [Text(row, style=style) for row in rows]
-        levels = [None if v is None else level_of(v) for v in columns]
-        return [self._styled_runs(row, levels) for row in rows]
-
-    def _styled_runs(self, row: str, levels: Sequence[Level | None]) -> Text:
-        """``row`` with each run of columns at one level in that level's style."""
-        text = Text()
-        start = 0
-        for end in range(1, len(row) + 1):
-            if end == len(row) or levels[end] != levels[start]:
-                text.append(row[start:end], self.level_style(levels[start] or "ok"))
-                start = end
-        return text
+def copy_history(history: Series, width: int, window: Window) -> tuple[float | None, ...]:
+    """What a figure keeps of ``history`` to draw: all of it for ``"all"``, else the newest
+    that fill ``width`` (at least ``_SNAPSHOT_MIN``, so a wider terminal after a freeze still
+    fills)."""
+    if window == "all":
+        return history.values()
+    return history.tail(max(width, _SNAPSHOT_MIN))
 
 
 class MeterRow(NamedTuple):
@@ -445,9 +541,9 @@ class Meters(LevelStyled):
 
     def _meter_cell(self, row: MeterRow, bar_width: int) -> Text:
         label = fit_left(row.label, self._label_width).ljust(self._label_width)
-        style = self.level_style(row.level)
-        label_style = self.component_style("level--label")
-        track = self.component_style("level--track", partial=True)
+        style = self.palette.level(row.level)
+        label_style = self.palette.component("level--label")
+        track = self.palette.component("level--track", partial=True)
         text = Text.assemble(
             (label, label_style),
             " ",
@@ -462,16 +558,23 @@ class Meters(LevelStyled):
         return text
 
     def _render_compact(self, width: int) -> Text:
-        rows = self._rows
-        if not rows or width <= 0:
-            return Text()
-        text = Text(no_wrap=True, overflow="crop")
-        if self._label:
-            text.append(f"{self._label} ", self.component_style("level--label"))
-        group = -(-len(rows) // max(1, width - text.cell_len))
-        for start in range(0, len(rows), group):
-            members = rows[start : start + group]
-            busiest = max(members, key=lambda r: r.fraction if r.fraction is not None else -1.0)
-            glyph = spark_rows([busiest.fraction], 1.0)[0]
-            text.append(glyph, self.level_style(busiest.level))
-        return text
+        parts = compact_meter(self.palette, self._label, self._rows, width)
+        return Text.assemble(*parts, no_wrap=True, overflow="crop")
+
+
+def compact_meter(
+    palette: LevelPalette, label: str, rows: Sequence[MeterRow], width: int
+) -> list[Part]:
+    """``rows`` as one glyph each after ``label`` on one line of ``width`` cells; with more
+    rows than cells, each glyph shows the busiest of a group of neighbours."""
+    if not rows or width <= 0:
+        return []
+    parts: list[Part] = []
+    if label:
+        parts.append((f"{label} ", palette.component("level--label")))
+    group = -(-len(rows) // max(1, width - cell_len(label) - (1 if label else 0)))
+    for start in range(0, len(rows), group):
+        members = rows[start : start + group]
+        busiest = max(members, key=lambda r: r.fraction if r.fraction is not None else -1.0)
+        parts.append((spark_rows([busiest.fraction], 1.0)[0], palette.level(busiest.level)))
+    return parts
