@@ -151,6 +151,34 @@ async def test_rows_coming_and_going_keep_the_drawing_and_the_scroll_range_right
         assert app.table.max_scroll_y == 101 - app.table.scrollable_content_region.height
 
 
+async def test_scrollbar_thumb_follows_rows_coming_one_at_a_time() -> None:
+    # A row more or less is set quietly when the thumb would draw the same; over many such
+    # changes the thumb must still end where a table laid out afresh draws it.
+    def thumb(app: TableApp) -> list[tuple[str, object]]:
+        """Each cell of the scrollbar: its glyph and colours."""
+        bar = app.table.vertical_scrollbar
+        strips = app.screen._compositor.render_strips()
+        cells = []
+        for y in range(bar.region.y, bar.region.bottom):
+            segment = strips[y].crop(bar.region.x, bar.region.x + 1)._segments[0]
+            cells.append((segment.text, segment.style))
+        return cells
+
+    grown = TableApp(rows(40))
+    async with grown.run_test(size=(60, 21)) as pilot:
+        await pilot.pause()
+        drawn_at_first = thumb(grown)
+        for n in range(41, 161):
+            grown.table.set_rows(rows(n))
+            await pilot.pause()
+        drawn_after_growing = thumb(grown)
+    fresh = TableApp(rows(160))
+    async with fresh.run_test(size=(60, 21)) as pilot:
+        await pilot.pause()
+        assert thumb(fresh) == drawn_after_growing
+        assert drawn_after_growing != drawn_at_first  # the thumb did shrink
+
+
 async def test_left_right_home_end_scroll_long_cells_sideways() -> None:
     long = Row("long", ("1", "java", "-Dx=y " * 5 + "Main"))
     app = TableApp([long])

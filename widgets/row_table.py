@@ -10,6 +10,7 @@ Strips. Cell text is data: it goes into Segments as it is, never parsed as marku
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from math import ceil
 from typing import ClassVar, Literal, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
@@ -21,6 +22,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 from opsconsole.sources.text import safe_text
@@ -248,7 +250,15 @@ class RowTable(ScrollView, can_focus=True):
             and ((size.height > view) == (before.height > view))
         ):
             self.set_reactive(RowTable.virtual_size, size)
-            self.vertical_scrollbar.window_virtual_size = size.height
+            bar = self.vertical_scrollbar
+            # A row more or less seldom moves the thumb by a glyph; repainting the whole bar
+            # for nothing would double the lines a tick redraws on a host where processes
+            # come and go.
+            drawn = _thumb(bar.size.height, bar.window_virtual_size, bar.window_size, bar.position)
+            if drawn == _thumb(bar.size.height, size.height, bar.window_size, bar.position):
+                bar.set_reactive(ScrollBar.window_virtual_size, size.height)
+            else:
+                bar.window_virtual_size = size.height
             self.scroll_to(y=min(self.scroll_y, self.max_scroll_y), animate=False)
         else:
             self.virtual_size = size
@@ -385,3 +395,17 @@ class RowTable(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         # The row's own style past its last column, so stripes and cursor span the width.
         return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+
+def _thumb(size: int, virtual: float, window: float, position: float) -> tuple[int, int] | None:
+    """Where a vertical scrollbar of ``size`` cells draws its thumb, in eighths of a cell;
+    None when it draws none. The same arithmetic as Textual's ``ScrollBarRender``."""
+    window = ceil(window) if window < virtual else 0
+    virtual = ceil(virtual)
+    if not (window and size and virtual and size != virtual):
+        return None
+    thumb = max(1, window / (virtual / size))
+    offset = (size - thumb) * (position / (virtual - window))
+    eighths = len(ScrollBarRender.VERTICAL_BARS)
+    start = int(offset * eighths)
+    return start, start + ceil(thumb * eighths)
