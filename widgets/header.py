@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import ClassVar
 
-from rich.text import Text
-from textual.app import ComposeResult
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.timer import Timer
-from textual.widgets import Static
 
 from opsconsole.sources.events import Event, HostSample
 from opsconsole.widgets.format import duration
@@ -22,27 +24,55 @@ class ConsoleHeader(EventPane):
 
     Live, the clock is the wall clock (local time, zone shown). In replay it is the recorded time
     of the newest event, in UTC, so a screen of a recording reads the same on every machine.
+    The line is drawn by the widget itself (Textual's line API): it changes every second, and
+    a widget per part would cost the compositor more than the drawing does.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "header--title",
+        "header--uptime",
+        "header--live",
+        "header--replay",
+        "header--frozen",
+        "header--read-only",
+        "header--recording",
+        "header--clock",
+    }
+    """
+    | Class | Description |
+    | :- | :- |
+    | `header--title` | The host name. |
+    | `header--uptime` | The host's uptime after its name. |
+    | `header--live` | The LIVE badge. |
+    | `header--replay` | The REPLAY badge. |
+    | `header--frozen` | The FROZEN badge. |
+    | `header--read-only` | The READ-ONLY badge. |
+    | `header--recording` | The REC badge, while the stream is recorded. |
+    | `header--clock` | The clock. |
     """
 
     DEFAULT_CSS = """
     ConsoleHeader {
         dock: top;
         height: 1;
-        layout: horizontal;
         background: $panel;
         color: $foreground;
     }
-    ConsoleHeader > #title { width: 1fr; padding: 0 1; text-style: bold; }
-    ConsoleHeader > .badge { width: auto; padding: 0 1; margin-right: 1; text-style: bold; }
-    ConsoleHeader > #mode { background: $success; color: $background; }
-    ConsoleHeader > #mode.-replay { background: $accent; color: $background; }
-    ConsoleHeader > #frozen { background: $warning; color: $background; display: none; }
-    ConsoleHeader > #frozen.-on { display: block; }
-    ConsoleHeader > #readonly { background: $primary; color: $background; display: none; }
-    ConsoleHeader > #readonly.-on { display: block; }
-    ConsoleHeader > #recording { background: $error; color: $background; display: none; }
-    ConsoleHeader > #recording.-on { display: block; }
-    ConsoleHeader > #clock { width: auto; padding: 0 1; }
+    ConsoleHeader > .header--title { text-style: bold; }
+    ConsoleHeader > .header--uptime { text-style: not bold; }
+    ConsoleHeader > .header--live { background: $success; color: $background; text-style: bold; }
+    ConsoleHeader > .header--replay { background: $accent; color: $background; text-style: bold; }
+    ConsoleHeader > .header--frozen { background: $warning; color: $background; text-style: bold; }
+    ConsoleHeader > .header--read-only {
+        background: $primary;
+        color: $background;
+        text-style: bold;
+    }
+    ConsoleHeader > .header--recording {
+        background: $error;
+        color: $background;
+        text-style: bold;
+    }
     """
 
     hostname: reactive[str] = reactive("")
@@ -59,28 +89,31 @@ class ConsoleHeader(EventPane):
     def __init__(
         self, hostname: str, *, live: bool, read_only: bool, id: str | None = None
     ) -> None:
+        """Create the header.
+
+        Args:
+            hostname: The host shown until a sample names one.
+            live: False for a replay: a REPLAY badge and the recorded time.
+            read_only: Show the READ-ONLY badge.
+            id: The ID of the widget in the DOM.
+        """
         super().__init__(id=id)
         self._boot_time: float | None = None
         self._data_time: float | None = None
-        self._clock_width = 0
         self._clock_timer: Timer | None = None
+        self._parts: list[tuple[str, str]] = []
+        """What the line shows: text and component class, title first."""
+        self._strip: Strip | None = None
         self.set_reactive(ConsoleHeader.hostname, hostname)
         self.set_reactive(ConsoleHeader.live, live)
         self.set_reactive(ConsoleHeader.read_only, read_only)
-
-    def compose(self) -> ComposeResult:
-        yield Static(id="title", markup=False)
-        yield Static("LIVE", id="mode", classes="badge")
-        yield Static("FROZEN", id="frozen", classes="badge")
-        yield Static("READ-ONLY", id="readonly", classes="badge")
-        yield Static("REC", id="recording", classes="badge")
-        yield Static(id="clock", markup=False)
 
     def on_mount(self) -> None:
         if self.live:
             # Only the live clock ticks; a replayed screen changes only with its data.
             self._clock_timer = self.set_interval(1.0, self.show)
-        self._show_badges()
+        for name in ("hostname", "live", "read_only", "display_frozen", "recording"):
+            self.watch(self, name, self.show, init=False)
         self.show()
 
     def collect(self, events: Sequence[Event]) -> bool:
@@ -90,7 +123,7 @@ class ConsoleHeader(EventPane):
                 self._boot_time = event.boot_time
                 self._data_time = event.ts
                 if event.host and event.host != self.hostname:
-                    self.hostname = event.host
+                    self.set_reactive(ConsoleHeader.hostname, event.host)
                 changed = True
         return changed
 
@@ -99,18 +132,22 @@ class ConsoleHeader(EventPane):
             # Data arriving every second redraws the clock already; restarting the timer keeps
             # it from adding a second redraw per second, and it still ticks when data stops.
             self._clock_timer.reset()
-        now = self._now()
-        title = Text(self.hostname or "?", style="bold")
+        parts = [(self.hostname or "?", "header--title")]
         if self._boot_time is not None and self._data_time is not None:
             # Uptime as of the newest sample: right for a recording, and a live sample is fresh.
-            uptime = duration(self._data_time - self._boot_time)
-            title.append(f"  up {uptime}", style="not bold")
-        # The title is 1fr wide and the clock's width only changes with its format: neither
-        # update needs a layout of the screen, which would cost more than the update itself.
-        self.query_one("#title", Static).update(title, layout=False)
-        clock = self._clock_text(now)
-        self.query_one("#clock", Static).update(clock, layout=len(clock) != self._clock_width)
-        self._clock_width = len(clock)
+            parts.append((f"up {duration(self._data_time - self._boot_time)}", "header--uptime"))
+        badges = [
+            ("LIVE" if self.live else "REPLAY", "header--live" if self.live else "header--replay"),
+            ("FROZEN", "header--frozen") if self.display_frozen else None,
+            ("READ-ONLY", "header--read-only") if self.read_only else None,
+            ("REC", "header--recording") if self.recording else None,
+        ]
+        parts.extend(badge for badge in badges if badge is not None)
+        parts.append((self._clock_text(self._now()), "header--clock"))
+        if parts != self._parts:
+            self._parts = parts
+            self._strip = None
+            self.refresh()
 
     def _now(self) -> float | None:
         return time.time() if self.live else self._data_time
@@ -122,30 +159,43 @@ class ConsoleHeader(EventPane):
             return datetime.fromtimestamp(now).astimezone().strftime("%H:%M:%S %Z")
         return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
-    def _show_badges(self) -> None:
-        mode = self.query_one("#mode", Static)
-        mode.update("LIVE" if self.live else "REPLAY")
-        mode.set_class(not self.live, "-replay")
-        self.query_one("#frozen").set_class(self.display_frozen, "-on")
-        self.query_one("#readonly").set_class(self.read_only, "-on")
-        self.query_one("#recording").set_class(self.recording, "-on")
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strip = None
 
-    def watch_live(self) -> None:
-        if self.is_mounted:
-            self._show_badges()
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self._strip is None or self._strip.cell_length != width:
+            self._strip = self._draw(width)
+        return self._strip if y == 0 else Strip.blank(width, self.rich_style)
 
-    def watch_read_only(self) -> None:
-        if self.is_mounted:
-            self._show_badges()
+    def _draw(self, width: int) -> Strip:
+        """The line: the title on the left (cut first when short of room), badges and clock
+        on the right, each badge padded and followed by a gap."""
+        base = self.rich_style
+        title = [part for part in self._parts if part[1] in ("header--title", "header--uptime")]
+        # Padding is a segment of its own: text never starts with a space (an SVG screenshot
+        # collapses leading spaces, which would misplace the text in the snapshots).
+        right: list[Segment] = []
+        for text, name in self._parts[len(title) :]:
+            style = self._styled(name)
+            pad = Segment(" ", style + _NOT_BOLD)  # unlike the text's, so never merged with it
+            right += [pad, Segment(text, style), pad]
+            if name != "header--clock":
+                right.append(Segment(" ", base))
+        room = max(0, width - sum(cell_len(segment.text) for segment in right) - 1)
+        left: list[Segment] = []
+        for text, name in title:
+            for piece, style in ((" " if not left else "  ", base), (text, self._styled(name))):
+                if (piece := set_cell_size(piece, min(cell_len(piece), room))) and room > 0:
+                    left.append(Segment(piece, style))
+                    room -= cell_len(piece)
+        gap = Segment(" " * (room + 1), base)
+        return Strip([*left, gap, *right]).crop_extend(0, width, base)
 
-    def watch_display_frozen(self) -> None:
-        if self.is_mounted:
-            self._show_badges()
+    def _styled(self, name: str) -> Style:
+        """The style of the component class ``name`` over the header's own."""
+        return self.rich_style + self.get_component_rich_style(name)
 
-    def watch_recording(self) -> None:
-        if self.is_mounted:
-            self._show_badges()
 
-    def watch_hostname(self) -> None:
-        if self.is_mounted:
-            self.show()
+_NOT_BOLD = Style(bold=False)
