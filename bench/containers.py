@@ -84,7 +84,7 @@ class BenchApp(App[None]):
         pane = self.query_one(ContainerListPane)
         keys = [column.key for column in COLUMNS]
         name_at, state_at = keys.index("name"), keys.index("state")
-        for row in pane._table.rows:
+        for row in pane.table.rows:
             if row.cells[name_at] == name:
                 return row.cells[state_at]
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypedDict, Unpack
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -41,9 +41,18 @@ COLUMNS: Final = (
 )
 
 
+class LinkPaneOptions(TypedDict, total=False):
+    """What every link-table pane is created with: see ``LinkTablePane``."""
+
+    clock: Callable[[], float]
+    id: str | None
+    classes: str | None
+
+
 class LinkTablePane(EventPane):
     """A status line over a RowTable, and the state of the sources whose ids start with
-    ``link_prefixes`` (the broker link) for that line. Subclasses fill the table."""
+    ``link_prefixes`` (the broker link) for that line. Subclasses fill the table (``show``
+    runs once mounted, then on every change and every five seconds for the ages)."""
 
     link_prefixes: ClassVar[tuple[str, ...]] = ()
 
@@ -66,8 +75,18 @@ class LinkTablePane(EventPane):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """Create the pane.
+
+        Args:
+            columns: The table's columns, left to right.
+            clock: Wall-clock time, for ages, last-seen times and silences (tests pass a
+                fixed one).
+            id: The ID of the widget in the DOM.
+            classes: The CSS classes of the widget.
+        """
         super().__init__(id=id, classes=classes)
         self.clock = clock
+        """Wall-clock time."""
         self.table = RowTable(columns)
         self._status = Static(classes="status", markup=False)
         self._status_shown: tuple[str, str] | None = None
@@ -79,6 +98,7 @@ class LinkTablePane(EventPane):
         yield self.table
 
     def on_mount(self) -> None:
+        self.show()
         # Ages move without events; a hidden or frozen pane skips the redraw.
         self.set_interval(5.0, self._tick)
 
@@ -208,27 +228,11 @@ class AlertsPane(LinkTablePane):
             self.repeats = repeats
             """How many times it arrived."""
 
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float] = time.time,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        """Create the pane.
-
-        Args:
-            clock: Wall-clock time, for ages and silences (tests pass a fixed one).
-            id: The ID of the widget in the DOM.
-            classes: The CSS classes of the widget.
-        """
-        super().__init__(COLUMNS, clock=clock, id=id, classes=classes)
+    def __init__(self, **options: Unpack[LinkPaneOptions]) -> None:
+        """Create the pane; ``options`` as for ``LinkTablePane``."""
+        super().__init__(COLUMNS, **options)
         self.entries: dict[str, AlertEntry] = {}
         """Every alert kept, by ``entry_key``."""
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.show()
 
     # -- the model --------------------------------------------------------------------------
 

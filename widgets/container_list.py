@@ -8,18 +8,14 @@ confirmed first and refused in read-only mode.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, Final, Literal
 
-from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Input, Static
 
 from opsconsole.evidence import EvidenceDraft, draft_from_container
 from opsconsole.sources.containers import ContainerControl, ReadOnlyError
@@ -37,6 +33,7 @@ from opsconsole.sources.events import (
 from opsconsole.sources.text import safe_text
 from opsconsole.widgets.confirm import ConfirmScreen
 from opsconsole.widgets.container_views import ContainerScreen, View
+from opsconsole.widgets.filtered_table import FilteredTable, RegexFilter, filter_bindings
 from opsconsole.widgets.format import NA, count, percent, size
 from opsconsole.widgets.log_view import LogPane, LogsTab
 from opsconsole.widgets.pane import EventPane
@@ -138,22 +135,18 @@ def cells(info: ContainerInfo, stats: ContainerStats | None, now: float) -> tupl
     )
 
 
-class ContainerFilter:
+class ContainerFilter(RegexFilter):
     """A case-insensitive regular expression over name, image, state, health, engine and pod or
     project; a leading ``!`` shows the containers that do not match. ``re.error`` if invalid."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.invert = text.startswith("!")
-        self.pattern = re.compile(text[1:] if self.invert else text, re.IGNORECASE)
-
     def matches(self, info: ContainerInfo) -> bool:
         """True when ``info`` is shown under this filter."""
-        fields = (info.name, info.image, info.state, info.health or "", info.engine, group_of(info))
-        return any(self.pattern.search(text) for text in fields) != self.invert
+        return self.found(
+            (info.name, info.image, info.state, info.health or "", info.engine, group_of(info))
+        )
 
 
-class ContainerListPane(EventPane):
+class ContainerListPane(EventPane, FilteredTable[ContainerInfo]):
     """Every container of every engine: state, health, uptime, restarts, exit code, CPU, memory
     against its limit, net and block I/O, pod or compose project.
 
@@ -168,8 +161,7 @@ class ContainerListPane(EventPane):
     HELP_GROUP: ClassVar[str] = "Containers"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="containers.filter"),
-        Binding("escape", "clear_filter", "Clear the filter", show=False, id="containers.clear"),
+        *filter_bindings("containers"),
         Binding("n", "sort('name')", "Sort by name", show=False, id="containers.sort_name"),
         Binding("c", "sort('cpu')", "Sort by CPU", show=False, id="containers.sort_cpu"),
         Binding("m", "sort('memory')", "Sort by memory", show=False, id="containers.sort_memory"),
@@ -192,12 +184,7 @@ class ContainerListPane(EventPane):
     DEFAULT_CSS = """
     ContainerListPane {
         height: 1fr;
-        layout: vertical;
-        & > #status { height: 1; padding: 0 1; background: $panel; color: $foreground; }
-        & > #status.-error { color: $error; text-style: bold; }
         & > RowTable { height: 1fr; scrollbar-size-horizontal: 0; }
-        & > #filter { dock: bottom; display: none; border: none; height: 1; padding: 0 1; }
-        & > #filter.-open { display: block; }
     }
     """
 
@@ -251,7 +238,12 @@ class ContainerListPane(EventPane):
             id: The ID of the widget in the DOM.
             classes: The CSS classes of the widget.
         """
-        super().__init__(id=id, classes=classes)
+        super().__init__(
+            COLUMNS,
+            placeholder="regex on name, image, state, pod (!x excludes) · enter keeps · esc clears",
+            id=id,
+            classes=classes,
+        )
         self.control = control
         self.read_only = control.read_only if read_only is None else read_only
         """True when actions are refused (``--read-only``)."""
@@ -260,24 +252,10 @@ class ContainerListPane(EventPane):
         self._stats: dict[tuple[str, str], ContainerStats] = {}
         self._history: dict[tuple[str, str], deque[ContainerStats]] = {}
         self._engines: dict[str, SourceStatus] = {}
-        self._filter: ContainerFilter | None = None
-        self._filter_error: str | None = None
         self._rows: dict[str, tuple[tuple[object, ...], ContainerInfo, Row]] = {}
         """Each row shown by key: what it was formatted from, its container and its row."""
         self._notice: tuple[str, bool] | None = None
         """The last action's outcome (text, is an error) for the status line."""
-        self._status_shown: tuple[str, bool] | None = None
-        self._table = RowTable(COLUMNS)
-        self._status = Static(id="status", markup=False)
-        self._input = Input(
-            placeholder="regex on name, image, state, pod (!x excludes) · enter keeps · esc clears",
-            id="filter",
-        )
-
-    def compose(self) -> ComposeResult:
-        yield self._status
-        yield self._table
-        yield self._input
 
     def on_mount(self) -> None:
         self._show_headers()
@@ -338,9 +316,7 @@ class ContainerListPane(EventPane):
     @property
     def shown(self) -> list[ContainerInfo]:
         """The containers in the table, in the order shown."""
-        rows = self.containers
-        if self._filter is not None:
-            rows = [info for info in rows if self._filter.matches(info)]
+        rows = self.filtered(self.containers)
         descending = self._descending
         rows.sort(key=self._sort_value, reverse=descending)
         if self.grouped:
@@ -384,22 +360,21 @@ class ContainerListPane(EventPane):
                 alarm = bool(marker(info, now)) or (info.state == "exited" and info.exit_code != 0)
                 rows[key] = (basis, info, Row(key, cells(info, stats, now), alarm=alarm))
         self._rows = rows
-        self._table.set_rows(row for _, _, row in rows.values())
+        self.table.set_rows(row for _, _, row in rows.values())
         self._show_status()
 
     def _show_status(self) -> None:
         parts: list[str] = []
-        error = False
-        if self._filter_error is not None:
-            kept = f"kept /{self._filter.text}/" if self._filter else "showing all"
-            parts.append(f"invalid regex ({kept}): {self._filter_error}")
-            error = True
+        problem = self.filter_problem
+        error = problem is not None
+        if problem is not None:
+            parts.append(problem)
         else:
             total = self.containers
             running = sum(info.state == "running" for info in total)
-            text = f"{count(self._table.row_count)} of {count(len(total))} containers"
-            if self._filter is not None:
-                text += f" matching /{self._filter.text}/"
+            text = f"{count(self.table.row_count)} of {count(len(total))} containers"
+            if self.row_filter is not None:
+                text += f" matching /{self.row_filter.text}/"
             parts.append(f"{text} · {count(running)} running")
         for status in self._engines.values():
             if status.state is SourceState.UNAVAILABLE:
@@ -415,15 +390,11 @@ class ContainerListPane(EventPane):
             error = error or self._notice[1]
         if self.read_only:
             parts.append("read-only: actions are off")
-        text = safe_text(" · ".join(parts))
-        if self._status_shown != (text, error):
-            self._status_shown = (text, error)
-            self._status.update(Text(text, no_wrap=True, overflow="ellipsis"), layout=False)
-            self._status.set_class(error, "-error")
+        self.status_line.say(safe_text(" · ".join(parts)), error=error)
 
     def _show_headers(self) -> None:
         arrow = "▼" if self._descending else "▲"
-        self._table.columns = [
+        self.table.columns = [
             column._replace(label=column.label + arrow) if column.key == self.sort_key else column
             for column in COLUMNS
         ]
@@ -447,7 +418,7 @@ class ContainerListPane(EventPane):
     @property
     def current(self) -> ContainerInfo | None:
         """The container under the cursor, if any."""
-        key = self._table.cursor_key
+        key = self.table.cursor_key
         shown = self._rows.get(key) if key is not None else None
         return shown[1] if shown is not None else None
 
@@ -466,10 +437,10 @@ class ContainerListPane(EventPane):
 
     def jump_to(self, locator: Mapping[str, str]) -> bool:
         """Put the cursor on the pinned container; False when it is gone."""
-        for index, row in enumerate(self._table.rows):
+        for index, row in enumerate(self.table.rows):
             shown = self._rows.get(row.key)
             if shown is not None and locator.get("id") in (shown[1].id, shown[1].name):
-                self._table.cursor_row = index
+                self.table.cursor_row = index
                 return True
         return False
 
@@ -480,50 +451,16 @@ class ContainerListPane(EventPane):
             self.post_message(self.Selected(self, shown[1]))
             self.action_open("logs")
 
-    # -- filter -----------------------------------------------------------------------------
+    # -- filter and sort --------------------------------------------------------------------
 
-    def set_filter(self, text: str) -> bool:
-        """Filter by ``text`` (see ContainerFilter); empty shows all. An invalid expression
-        keeps the filter in force, says why, and returns False."""
-        try:
-            new = ContainerFilter(text) if text else None
-        except re.error as exc:
-            self._filter_error = str(exc)
-            self._show_status()
-            return False
-        self._filter, self._filter_error = new, None
+    def make_filter(self, text: str) -> ContainerFilter | None:
+        """The filter ``text`` means (see ``ContainerFilter``); None for empty text."""
+        return ContainerFilter(text) if text else None
+
+    def show_rows(self) -> None:
+        """Show the containers again under the filter in force."""
         if self.is_mounted:
             self.show()
-        return True
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self.set_filter(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if self.set_filter(event.value):
-            self._input.remove_class("-open")
-            self._table.focus()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_filter":
-            # Let esc go on to the app when there is nothing here to clear.
-            return self._input.has_class("-open") or self._filter is not None
-        return True
-
-    def action_filter(self) -> None:
-        """Open the filter input with the filter in force."""
-        self._input.value = self._filter.text if self._filter else ""
-        self._input.add_class("-open")
-        self._input.focus()
-
-    def action_clear_filter(self) -> None:
-        """Drop the filter and close its input."""
-        self._input.value = ""
-        self.set_filter("")
-        self._input.remove_class("-open")
-        self._table.focus()
 
     def action_sort(self, key: SortKey) -> None:
         """Sort by ``key`` in its natural order."""

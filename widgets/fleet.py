@@ -7,10 +7,9 @@ that host's panes, fed from the broker.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Unpack
 
 from textual.message import Message
 
@@ -23,7 +22,7 @@ from opsconsole.sources.events import (
     SourceHealth,
     SourceStatus,
 )
-from opsconsole.widgets.alerts import LinkTablePane
+from opsconsole.widgets.alerts import LinkPaneOptions, LinkTablePane
 from opsconsole.widgets.format import count, duration, number, percent
 from opsconsole.widgets.row_table import Column, Row, RowTable
 
@@ -106,28 +105,17 @@ class FleetPane(LinkTablePane):
             """True for the console's own host."""
 
     def __init__(
-        self,
-        *,
-        local_host: str | None = None,
-        clock: Callable[[], float] = time.time,
-        id: str | None = None,
-        classes: str | None = None,
+        self, *, local_host: str | None = None, **options: Unpack[LinkPaneOptions]
     ) -> None:
         """Create the pane.
 
         Args:
             local_host: The console's own host name, marked ``local``.
-            clock: Wall-clock time, for the last-seen ages.
-            id: The ID of the widget in the DOM.
-            classes: The CSS classes of the widget.
+            options: As for ``LinkTablePane``.
         """
-        super().__init__(COLUMNS, clock=clock, id=id, classes=classes)
+        super().__init__(COLUMNS, **options)
         self.local_host = local_host
         self.hosts: dict[str, FleetHost] = {}
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.show()
 
     def collect(self, events: Sequence[Event]) -> bool:
         changed = False

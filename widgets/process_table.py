@@ -7,20 +7,17 @@ text changed. The cursor stays on its process.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Final, Literal
 
-from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Input, Static
 
 from opsconsole.evidence import EvidenceDraft, draft_from_process
 from opsconsole.sources.events import Event, ProcessRow, ProcessTable
 from opsconsole.sources.text import safe_text
+from opsconsole.widgets.filtered_table import FilteredTable, RegexFilter, filter_bindings
 from opsconsole.widgets.format import count, number, size
 from opsconsole.widgets.pane import EventPane
 from opsconsole.widgets.row_table import Column, Row, RowTable
@@ -108,27 +105,18 @@ def _sort_value(key: SortKey, row: ProcessRow) -> tuple[float | str, int]:
     return (0.0, row.pid)
 
 
-class ProcessFilter:
+class ProcessFilter(RegexFilter):
     """A case-insensitive regular expression over pid, user, name and command; ``!`` inverts.
 
     A plain word is a substring search. An invalid expression raises ``re.error``.
     """
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.invert = text.startswith("!")
-        self.pattern = re.compile(text[1:] if self.invert else text, re.IGNORECASE)
-
     def matches(self, row: ProcessRow) -> bool:
         """True when ``row`` is shown under this filter."""
-        search = self.pattern.search
-        found = bool(
-            search(str(row.pid)) or search(row.user) or search(row.name) or search(row.command)
-        )
-        return found != self.invert
+        return self.found((str(row.pid), row.user, row.name, row.command))
 
 
-class ProcessTablePane(EventPane):
+class ProcessTablePane(EventPane, FilteredTable[ProcessRow]):
     """A table of the busiest processes: PID, USER, CPU%, MEM%, RSS, STATE, COMMAND.
 
     Keys (when the table has focus): ``c`` CPU, ``m`` memory, ``p`` pid, ``u`` user, ``n``
@@ -144,7 +132,7 @@ class ProcessTablePane(EventPane):
     HELP_GROUP: ClassVar[str] = "Processes"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="processes.filter"),
+        *filter_bindings("processes"),
         # Capitals, as htop and k9s sort: plain letters stay free for the console's own keys.
         Binding("C", "sort('cpu')", "Sort by CPU", show=False, id="processes.sort_cpu"),
         Binding("M", "sort('memory')", "Sort by memory", show=False, id="processes.sort_memory"),
@@ -152,18 +140,12 @@ class ProcessTablePane(EventPane):
         Binding("U", "sort('user')", "Sort by user", show=False, id="processes.sort_user"),
         Binding("N", "sort('command')", "Sort by command", show=False, id="processes.sort_command"),
         Binding("I", "reverse", "Invert the sort", show=False, id="processes.reverse"),
-        Binding("escape", "clear_filter", "Clear the filter", show=False, id="processes.clear"),
     ]
 
     DEFAULT_CSS = """
     ProcessTablePane {
         height: 1fr;
-        layout: vertical;
-        & > #status { height: 1; padding: 0 1; background: $panel; color: $foreground; }
-        & > #status.-error { color: $error; text-style: bold; }
         & > RowTable { height: 1fr; scrollbar-size-horizontal: 0; }
-        & > #filter { dock: bottom; display: none; border: none; height: 1; padding: 0 1; }
-        & > #filter.-open { display: block; }
     }
     """
 
@@ -194,26 +176,16 @@ class ProcessTablePane(EventPane):
             id: The ID of the widget in the DOM.
             classes: The CSS classes of the widget.
         """
-        super().__init__(id=id, classes=classes)
+        super().__init__(
+            COLUMNS,
+            placeholder="regex on pid, user, command (!x excludes) · enter keeps · esc clears",
+            id=id,
+            classes=classes,
+        )
         self._latest: ProcessTable | None = None
         self._shown: ProcessTable | None = None
-        self._filter: ProcessFilter | None = None
-        self._filter_error: str | None = None
         self._processes: dict[str, tuple[ProcessRow, Row]] = {}
         """Each process in the table and the row that shows it, by row key."""
-        self._status_shown: tuple[str, bool] | None = None
-        """The status line's text and error flag as last shown."""
-        self._table = RowTable(COLUMNS)
-        self._status = Static(id="status", markup=False)
-        self._input = Input(
-            placeholder="regex on pid, user, command (!x excludes) · enter keeps · esc clears",
-            id="filter",
-        )
-
-    def compose(self) -> ComposeResult:
-        yield self._status
-        yield self._table
-        yield self._input
 
     def on_mount(self) -> None:
         self._show_headers()
@@ -232,13 +204,13 @@ class ProcessTablePane(EventPane):
 
     def show(self) -> None:
         self._shown = self._latest
-        self._refresh_rows()
+        self.show_rows()
 
     # -- evidence (the app's p) -----------------------------------------------------------
 
     def pin_selection(self) -> EvidenceDraft | None:
         """The process under the cursor, as evidence; None when the table is empty."""
-        shown, key = self._shown, self._table.cursor_key
+        shown, key = self._shown, self.table.cursor_key
         row = next((r for r in self.shown_rows if row_key(r) == key), None)
         if row is None or shown is None:
             return None
@@ -250,20 +222,18 @@ class ProcessTablePane(EventPane):
         """Put the cursor on the pinned process; False when it is no longer listed."""
         for index, row in enumerate(self.shown_rows):
             if str(row.pid) == locator.get("pid"):
-                self._table.cursor_row = index
+                self.table.cursor_row = index
                 return True
         return False
 
     @property
     def shown_rows(self) -> list[ProcessRow]:
         """The processes in the table, in the order shown."""
-        rows = self._shown.rows if self._shown else ()
-        if self._filter is not None:
-            rows = tuple(row for row in rows if self._filter.matches(row))
+        rows = self.filtered(self._shown.rows if self._shown else ())
         key = self.sort_key
         return sorted(rows, key=lambda row: _sort_value(key, row), reverse=self._descending)
 
-    def _refresh_rows(self) -> None:
+    def show_rows(self) -> None:
         """Give the table ``shown_rows``, formatting only the processes that changed."""
         before = self._processes
         shown: dict[str, tuple[ProcessRow, Row]] = {}
@@ -275,35 +245,28 @@ class ProcessTablePane(EventPane):
                 old if old is not None and old[0] == process else (process, table_row(process))
             )
         self._processes = shown
-        self._table.set_rows(row for _, row in shown.values())
+        self.table.set_rows(row for _, row in shown.values())
         self._show_status()
 
     def _show_status(self) -> None:
-        shown = self._shown
-        if self._filter_error is not None:
-            kept = f"kept /{self._filter.text}/" if self._filter else "showing all"
-            text = f"invalid regex ({kept}): {self._filter_error}"
+        shown, problem = self._shown, self.filter_problem
+        if problem is not None:
+            text = problem
         elif shown is None:
             text = "Waiting for the process list…"
         else:
-            text = f"{count(self._table.row_count)} of {count(shown.total)} processes"
-            if self._filter is not None:
-                text += f" matching /{self._filter.text}/"
+            text = f"{count(self.table.row_count)} of {count(shown.total)} processes"
+            if self.row_filter is not None:
+                text += f" matching /{self.row_filter.text}/"
             if shown.running:
                 text += f" · {count(shown.running)} running"
             if shown.denied:
                 text += f" · {count(shown.denied)} not readable"
-        error = self._filter_error is not None
-        if self._status_shown != (text, error):
-            # Only when the line says something new, and without a layout of the screen
-            # (Static.update's default): the line is one row high whatever it says.
-            self._status_shown = (text, error)
-            self._status.update(Text(text, no_wrap=True, overflow="ellipsis"), layout=False)
-            self._status.set_class(error, "-error")
+        self.status_line.say(text, error=problem is not None)
 
     def _show_headers(self) -> None:
         arrow = "▼" if self._descending else "▲"
-        self._table.columns = [
+        self.table.columns = [
             column._replace(label=column.label + arrow) if column.key == self.sort_key else column
             for column in COLUMNS
         ]
@@ -321,7 +284,7 @@ class ProcessTablePane(EventPane):
     def _resort(self) -> None:
         if self.is_mounted:
             self._show_headers()
-            self._refresh_rows()
+            self.show_rows()
 
     def on_row_table_selected(self, event: RowTable.Selected) -> None:
         event.stop()
@@ -331,59 +294,11 @@ class ProcessTablePane(EventPane):
 
     # -- filter ---------------------------------------------------------------------------
 
-    def set_filter(self, text: str) -> bool:
-        """Filter the rows by ``text`` (see ``ProcessFilter``); empty shows all.
-
-        An invalid expression leaves the previous filter in place, shows why, and returns
-        False.
-        """
-        try:
-            new_filter = ProcessFilter(text) if text else None
-        except re.error as exc:
-            self._filter_error = str(exc)
-            self._show_status()
-            return False
-        self._filter, self._filter_error = new_filter, None
-        self._refresh_rows()
-        return True
-
-    @property
-    def filter_text(self) -> str:
-        """The filter in force ("" for none)."""
-        return self._filter.text if self._filter else ""
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self.set_filter(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if self.set_filter(event.value):
-            self._close_filter()
-
-    def _close_filter(self) -> None:
-        self._input.remove_class("-open")
-        self._table.focus()
+    def make_filter(self, text: str) -> ProcessFilter | None:
+        """The filter ``text`` means (see ``ProcessFilter``); None for empty text."""
+        return ProcessFilter(text) if text else None
 
     # -- actions --------------------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_filter":
-            # Let esc go on to the app when there is nothing here to clear.
-            return self._input.has_class("-open") or self._filter is not None
-        return True
-
-    def action_filter(self) -> None:
-        """Open the filter input, holding the filter in force."""
-        self._input.value = self.filter_text
-        self._input.add_class("-open")
-        self._input.focus()
-
-    def action_clear_filter(self) -> None:
-        """Drop the filter and close its input."""
-        self._input.value = ""
-        self.set_filter("")
-        self._close_filter()
 
     def action_sort(self, key: SortKey) -> None:
         """Sort by ``key`` in its natural order."""

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Input, Static
 
 from opsconsole.store import IncidentBundle, TimelineEntry
+from opsconsole.widgets.filtered_table import FilteredTable, filter_bindings
 from opsconsole.widgets.incident import InvestigationPart, clock_time, one_line
-from opsconsole.widgets.row_table import Column, Row, RowTable
+from opsconsole.widgets.row_table import Column, Row
 
 COLUMNS = (
     Column("time", "TIME", 8),
@@ -34,14 +33,23 @@ def timeline_row(entry: TimelineEntry) -> Row:
     )
 
 
-def matches(entry: TimelineEntry, words: list[str]) -> bool:
-    """True when every word of the filter is in the entry's kind, text or command."""
-    haystack = f"{'note' if entry.manual else entry.kind} {entry.text} {entry.command or ''}"
-    haystack = haystack.casefold()
-    return all(word in haystack for word in words)
+class WordsFilter:
+    """Words that must all be in an entry's kind, text or command, whatever their case."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        """The words, case-folded."""
+        self.text = " ".join(words)
+        """The filter as it applies."""
+
+    def matches(self, entry: TimelineEntry) -> bool:
+        """True when every word is in the entry's kind, text or command."""
+        haystack = f"{'note' if entry.manual else entry.kind} {entry.text} {entry.command or ''}"
+        haystack = haystack.casefold()
+        return all(word in haystack for word in self.words)
 
 
-class TimelinePane(InvestigationPart):
+class TimelinePane(InvestigationPart, FilteredTable[TimelineEntry]):
     """The incident's timeline. ``m`` adds a manual entry, ``/`` filters (every word must
     match the kind, text or command; esc clears)."""
 
@@ -49,18 +57,12 @@ class TimelinePane(InvestigationPart):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "manual", "Add entry", id="timeline.manual"),
-        Binding("slash", "filter", "Filter", id="timeline.filter"),
-        Binding("escape", "clear_filter", "Clear the filter", show=False, id="timeline.clear"),
+        *filter_bindings("timeline"),
     ]
 
     DEFAULT_CSS = """
     TimelinePane {
-        layout: vertical;
-        & > #timeline-status { height: 1; padding: 0 1; background: $panel; color: $foreground; }
-        & > RowTable { height: 1fr; }
-        & RowTable { scrollbar-size-horizontal: 0; }
-        & > #timeline-filter { dock: bottom; display: none; border: none; height: 1; padding: 0 1; }
-        & > #timeline-filter.-open { display: block; }
+        & > RowTable { height: 1fr; scrollbar-size-horizontal: 0; }
     }
     """
 
@@ -71,74 +73,37 @@ class TimelinePane(InvestigationPart):
             id: The ID of the widget in the DOM.
             classes: The CSS classes of the widget.
         """
-        super().__init__(id=id, classes=classes)
+        super().__init__(
+            COLUMNS, placeholder="words to match · enter keeps · esc clears", id=id, classes=classes
+        )
         self._entries: tuple[TimelineEntry, ...] = ()
         self._rows: dict[int, Row] = {}
         """Each entry's row, by id (entries never change): a reload formats only new ones."""
-        self._words: list[str] = []
-        self.table = RowTable(COLUMNS)
-        self._status = Static(id="timeline-status", markup=False)
-        self._input = Input(
-            placeholder="words to match · enter keeps · esc clears", id="timeline-filter"
-        )
-
-    def compose(self) -> ComposeResult:
-        yield self._status
-        yield self.table
-        yield self._input
 
     def show_bundle(self, bundle: IncidentBundle | None) -> None:
         self._entries = bundle.timeline if bundle else ()
         rows = self._rows
         self._rows = {e.id: rows.get(e.id) or timeline_row(e) for e in self._entries}
-        self._refresh_rows()
+        self.show_rows()
 
-    def _refresh_rows(self) -> None:
-        shown = [e for e in self._entries if matches(e, self._words)]
+    def show_rows(self) -> None:
+        """Show the entries the filter keeps, and how many."""
+        shown = self.filtered(self._entries)
         self.table.set_rows(self._rows[e.id] for e in shown)
         text = f"{len(shown)} of {len(self._entries)} entries"
-        if self._words:
-            text += f" matching {' '.join(self._words)!r}"
-        self._status.update(text + " · m adds an entry · / filters")
+        if self.row_filter is not None:
+            text += f" matching {self.row_filter.text!r}"
+        self.status_line.say(text + " · m adds an entry · / filters")
 
-    @property
-    def filter_text(self) -> str:
-        """The filter in force ("" for none)."""
-        return " ".join(self._words)
-
-    def set_filter(self, text: str) -> None:
-        """Show only the entries matching every word of ``text``."""
-        self._words = text.casefold().split()
-        self._refresh_rows()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self.set_filter(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._input.remove_class("-open")
-        self.table.focus()
+    def make_filter(self, text: str) -> WordsFilter | None:
+        """The entries matching every word of ``text``; None when it has no words."""
+        words = text.casefold().split()
+        return WordsFilter(words) if words else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_filter":
-            return self._input.has_class("-open") or bool(self._words)
         if action == "manual":
             return self.incident_id is not None
-        return True
-
-    def action_filter(self) -> None:
-        """Open the filter input."""
-        self._input.value = self.filter_text
-        self._input.add_class("-open")
-        self._input.focus()
-
-    def action_clear_filter(self) -> None:
-        """Drop the filter and close its input."""
-        self._input.value = ""
-        self.set_filter("")
-        self._input.remove_class("-open")
-        self.table.focus()
+        return super().check_action(action, parameters)
 
     def action_manual(self) -> None:
         """Write an entry into the timeline, at the current time."""

@@ -8,10 +8,9 @@ the payload of the topic under the cursor is shown below, JSON pretty-printed. B
 from __future__ import annotations
 
 import json
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from typing import ClassVar, Final
+from collections.abc import Sequence
+from typing import ClassVar, Final, Unpack
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,7 +18,7 @@ from textual.widgets import Static
 
 from opsconsole.sources.events import Event, MqttMessage
 from opsconsole.sources.text import safe_text
-from opsconsole.widgets.alerts import LinkTablePane
+from opsconsole.widgets.alerts import LinkPaneOptions, LinkTablePane
 from opsconsole.widgets.format import count, duration, size
 from opsconsole.widgets.row_table import Column, Row, RowTable
 
@@ -86,21 +85,9 @@ class TopicTree(LinkTablePane):
     }
     """
 
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float] = time.time,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        """Create the pane.
-
-        Args:
-            clock: Wall-clock time, for the ages.
-            id: The ID of the widget in the DOM.
-            classes: The CSS classes of the widget.
-        """
-        super().__init__(COLUMNS, clock=clock, id=id, classes=classes)
+    def __init__(self, **options: Unpack[LinkPaneOptions]) -> None:
+        """Create the pane; ``options`` as for ``LinkTablePane``."""
+        super().__init__(COLUMNS, **options)
         self.topics: OrderedDict[str, tuple[MqttMessage, int]] = OrderedDict()
         """Latest message and message count per topic, least recently updated first."""
         self.messages = 0
@@ -110,10 +97,6 @@ class TopicTree(LinkTablePane):
     def compose(self) -> ComposeResult:
         yield from super().compose()
         yield self._detail
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.show()
 
     def collect(self, events: Sequence[Event]) -> bool:
         changed = False
