@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,11 +21,14 @@ from textual.document._document import Location
 from textual.document._document_navigator import DocumentNavigator
 from textual.document._wrapped_document import WrappedDocument
 from textual.timer import Timer
-from textual.widgets import Markdown, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from opsconsole.checklists import NotesTemplate
 from opsconsole.store import IncidentBundle, Notes, SavedNotes, Store, StoreError
 from opsconsole.widgets.incident import ChoiceScreen, InvestigationPart, clock_time
+
+if TYPE_CHECKING:
+    from textual.widgets import Markdown
 
 IDLE_SAVE: Final = 0.3
 """Seconds of no typing after which the notes are saved."""
@@ -111,7 +114,8 @@ class NotesEditor(InvestigationPart, can_focus=True):
         """The templates ``f3`` offers."""
         self.text_area = NotesArea(language="markdown", soft_wrap=True, id="notes-text")
         self._status = Static(id="notes-status", markup=False)
-        self._preview = Markdown(id="notes-preview")
+        self._preview: Markdown | None = None
+        """Made on the first preview: the Markdown widget and its parser cost 3 MB at start."""
         self._save_lock = threading.Lock()
         self._loaded_for: int | None = None
         self._saved_text = ""
@@ -126,7 +130,6 @@ class NotesEditor(InvestigationPart, can_focus=True):
     def compose(self) -> ComposeResult:
         yield self._status
         yield self.text_area
-        yield self._preview
 
     def on_mount(self) -> None:
         self._show_status("No incident open.")
@@ -268,6 +271,11 @@ class NotesEditor(InvestigationPart, can_focus=True):
             text = self.text_area.text
             if len(text) > MAX_PREVIEW:
                 text = text[:MAX_PREVIEW] + f"\n\n*Preview cut at {MAX_PREVIEW:,} characters.*"
+            if self._preview is None:
+                from textual.widgets import Markdown
+
+                self._preview = Markdown(id="notes-preview")
+                await self.mount(self._preview)
             await self._preview.update(text)
             self.focus()  # the editor is hidden: keep the keys here, for f2 back
         else:
