@@ -18,11 +18,12 @@ import gzip
 import lzma
 import os
 import tarfile
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 _CHUNK = 1024 * 1024
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -31,6 +32,10 @@ _GIB = 1024**3
 
 class ArchiveRefused(Exception):
     """The archive as a whole is refused; the message names the member and why, in one line."""
+
+
+class ExtractionStopped(Exception):
+    """The reader asked the extraction to stop (``safe_extract``'s ``stop``)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ class _Counting:
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
         self.count = 0
+        self.out = 0
+        """Bytes of tar data handed to tarfile, after decompression (``_Out``)."""
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
@@ -93,13 +100,19 @@ def safe_extract(
     target: Path,
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
+    on_member: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> ExtractReport:
     """Extract ``archive`` into ``target`` (created if missing) with every member checked.
 
     A directory is not copied: the report's ``root`` is the directory itself, and readers check
     that what they open stays inside it. ``progress(done, total)`` is called with compressed
-    bytes read and the archive's size. Raises ArchiveRefused when a limit is crossed, when the
-    file is not a readable archive at all, or for zstandard without the ``zstandard`` package.
+    bytes read and the archive's size. ``on_member(path)`` is called with the relative path
+    (``/``-separated, cleaned) of each member once it is completely written, so a reader can
+    use the first members while the rest extracts; an exception it raises stops the
+    extraction and comes out of this call. ``stop``, once set, stops it within a chunk
+    (ExtractionStopped). Raises ArchiveRefused when a limit is crossed, when the file is not a
+    readable archive at all, or for zstandard without the ``zstandard`` package.
     """
     if archive.is_dir():
         return ExtractReport(root=archive)
@@ -113,12 +126,21 @@ def safe_extract(
     with fh:
         counting = _Counting(fh)
         with _tar_stream(archive, counting) as tar:
-            _Extractor(tar, target, limits, report, counting, size, progress).run()
+            extractor = _Extractor(tar, target, limits, report, counting, size, progress)
+            extractor.on_member, extractor.stop = on_member, stop
+            extractor.run()
     return report
 
 
-def peek_names(archive: Path, limit: int = 5000, max_read: int = 32 * 1024 * 1024) -> list[str]:
-    """Names of the first ``limit`` members, reading at most about ``max_read`` compressed bytes.
+def peek_names(
+    archive: Path,
+    limit: int = 5000,
+    max_read: int = 32 * 1024 * 1024,
+    enough: Callable[[str], bool] | None = None,
+) -> list[str]:
+    """Names of the first ``limit`` members, reading at most about ``max_read`` compressed bytes,
+    and stopping after a name for which ``enough`` is true (the next header may lie a gigabyte
+    further on).
 
     For telling kinds of archive apart (a bundle, a sosreport) without extracting anything;
     an unreadable or truncated archive gives the names read before the problem.
@@ -133,6 +155,8 @@ def peek_names(archive: Path, limit: int = 5000, max_read: int = 32 * 1024 * 102
                     if member is None:
                         break
                     names.append(member.name)
+                    if enough is not None and enough(member.name):
+                        break
     except (ArchiveRefused, tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
         pass
     return names
@@ -163,11 +187,41 @@ def _tar_stream(archive: Path, counting: _Counting) -> tarfile.TarFile:
                 f"{archive.name}: zstandard-compressed, and the zstandard package is not "
                 "installed (pip install zstandard, or unpack it with zstd -d first)"
             ) from None
-        source = zstandard.ZstdDecompressor().stream_reader(counting)
+        reader = zstandard.ZstdDecompressor().stream_reader(counting)  # type: ignore[arg-type,unused-ignore]
+        source = _ZstdReader(reader, zstandard)
     try:
-        return tarfile.open(fileobj=source, mode="r|")  # type: ignore[call-overload,no-any-return]
+        return tarfile.open(fileobj=_Out(source, counting), mode="r|")  # type: ignore[call-overload,no-any-return]
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
         raise ArchiveRefused(f"{archive.name}: not a readable tar archive ({exc})") from None
+
+
+class _Out:
+    """Counts the tar data tarfile reads into ``counting.out``: an archive whose data ends
+    where a header should be has been cut, which tarfile itself takes for a normal end."""
+
+    def __init__(self, source: Any, counting: _Counting) -> None:
+        self.source = source
+        self.counting = counting
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.source.read(size)
+        self.counting.out += len(data)
+        return data
+
+
+class _ZstdReader:
+    """A zstandard stream reader whose errors are OSError, as the other decompressors' are, so
+    a damaged .tar.zst is a broken archive like a damaged .tar.gz, not a crash."""
+
+    def __init__(self, reader: BinaryIO, module: Any) -> None:
+        self.reader = reader
+        self.error: type[Exception] = module.ZstdError
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.reader.read(size)
+        except self.error as exc:
+            raise OSError(f"zstandard: {exc}") from None
 
 
 class _Extractor:
@@ -184,6 +238,8 @@ class _Extractor:
         progress: Callable[[int, int], None] | None,
     ) -> None:
         self.tar = tar
+        self.on_member: Callable[[str], None] | None = None
+        self.stop: threading.Event | None = None
         self.target = target
         self.limits = limits
         self.report = report
@@ -200,6 +256,11 @@ class _Extractor:
             try:
                 member = self.tar.next()
                 if member is None:
+                    if self.counting.out < self.tar.offset + tarfile.BLOCKSIZE:
+                        self.report.error = (
+                            f"archive is cut short after member {self.members} ({name!r}), "
+                            f"at {self.counting.count} compressed bytes: no end-of-archive marker"
+                        )
                     return
                 name = member.name
                 self.members += 1
@@ -253,6 +314,10 @@ class _Extractor:
             self._write(member, path)
             self.files.add(rel)
         self.report.extracted.append(member.name)
+        if self.stop is not None and self.stop.is_set():
+            raise ExtractionStopped(member.name)
+        if self.on_member is not None:
+            self.on_member(rel)
 
     def _type_reason(self, member: tarfile.TarInfo, parts: list[str]) -> str | None:
         if member.ischr() or member.isblk():
@@ -298,6 +363,8 @@ class _Extractor:
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := data.read(_CHUNK):
+                    if self.stop is not None and self.stop.is_set():
+                        raise ExtractionStopped(member.name)
                     written += len(chunk)
                     self.report.total_bytes += len(chunk)
                     self._check_sizes(member.name, written)

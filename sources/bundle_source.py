@@ -9,6 +9,9 @@ recording's state at that time. Seeking back starts the stream over and plays up
 target: events are facts, and a pane can only be right about a time after seeing what came
 before it. Jumps play on at once to the next alert (``a``) or error (``e``: a log line at error
 level or worse, a container that died or was OOM-killed).
+
+``BundleLogsSource`` shows the log files a bundle carries (containers', the host's, the
+journal's) in the Logs view, each as its own stream, once, at the time they were taken.
 """
 
 from __future__ import annotations
@@ -16,21 +19,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from opsconsole.sources.base import SourceUnavailable
 from opsconsole.sources.events import (
     Alert,
     ContainerChange,
     Event,
+    LogLine,
     LogLines,
     SourceHealth,
     SourceStatus,
 )
+from opsconsole.sources.log_index import decode
 from opsconsole.sources.log_levels import Level, detect_level
+from opsconsole.sources.log_sources import parse_journal_entry
 from opsconsole.sources.replay import ReplaySource
+from opsconsole.sources.text import safe_text
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
 """The speeds ``faster`` and ``slower`` step through."""
@@ -250,3 +258,125 @@ class BundleSource:
             # Woken: a new speed counts from where the replay is now.
             self._anchor(control.position if control.position is not None else event.ts)
         return False
+
+
+MAX_BUNDLE_LOG_BYTES = 16 * 1024 * 1024
+"""Bytes of one log file read from a bundle (the newest); capture writes far less."""
+MAX_BUNDLE_LOGS = 500
+"""Log files read from one bundle; a manifest listing more is not trusted further."""
+LOG_BATCH = 2000
+"""Lines per LogLines event."""
+
+
+def listed_logs(manifest: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(file, stream id, kind) of the logs a bundle's manifest lists among its files.
+
+    The manifest's ``logs`` entries; a bundle written before ``logs`` was recorded gives its
+    ``logs/containers/*.log`` by name.
+    """
+    files = manifest.get("files")
+    listed = files if isinstance(files, Mapping) else {}
+    entries = manifest.get("logs")
+    if not isinstance(entries, list):
+        entries = [
+            {"file": name, "stream": f"container:{Path(name).stem}", "kind": "container"}
+            for name in sorted(listed)
+            if name.startswith("logs/containers/") and name.endswith(".log")
+        ]
+    logs: list[tuple[str, str, str]] = []
+    for entry in entries[:MAX_BUNDLE_LOGS]:
+        if not isinstance(entry, Mapping):
+            continue
+        name, stream, kind = entry.get("file"), entry.get("stream"), entry.get("kind")
+        if isinstance(name, str) and isinstance(stream, str) and name in listed:
+            logs.append((name, safe_text(stream), str(kind)))
+    return logs
+
+
+def _inside(root: Path, name: str) -> bool:
+    """Whether ``name`` is a file of the bundle at ``root``, not a link out of it."""
+    try:
+        return (root / name).resolve(strict=True).is_relative_to(root.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+class BundleLogsSource:
+    """The bundle's log files in the Logs view: each a stream of LogLines, sent once at ``ts``.
+
+    Each file is read from its end (MAX_BUNDLE_LOG_BYTES), in a thread; journal exports
+    (``journalctl -o json``) are parsed entry by entry, keeping each entry's own time.
+    """
+
+    live = False
+
+    def __init__(
+        self,
+        root: Path,
+        manifest: Mapping[str, Any],
+        *,
+        host: str,
+        ts: float,
+        ready: Future[Any] | None = None,
+    ) -> None:
+        self.root = root
+        self.listed = listed_logs(manifest)
+        """(file, stream, kind) of each log the manifest lists."""
+        self.ready = ready
+        """Done once the bundle is all out (an archive still extracting), if not yet."""
+        self.host = host
+        self.ts = ts
+        self.id = f"bundle-logs:{root.name}"
+        self._closed = False
+
+    async def open(self) -> None:
+        """Nothing to connect: the files were checked when the bundle was opened."""
+        self._closed = False
+
+    async def close(self) -> None:
+        """Stop after the batch being read."""
+        self._closed = True
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every log's lines, a file at a time, once the bundle is all out."""
+        if self.ready is not None:
+            with contextlib.suppress(Exception):  # what could not be read is told by the opener
+                await asyncio.wrap_future(self.ready)
+        for name, stream, kind in self.listed:
+            if self._closed:
+                return
+            if not await asyncio.to_thread(_inside, self.root, name):
+                continue
+            batches = await asyncio.to_thread(list, self._batches(name, stream, kind))
+            for batch in batches:
+                yield batch
+
+    def _batches(self, name: str, stream: str, kind: str) -> Iterator[LogLines]:
+        try:
+            with (self.root / name).open("rb") as fh:
+                size = fh.seek(0, 2)
+                fh.seek(max(0, size - MAX_BUNDLE_LOG_BYTES))
+                data = fh.read(MAX_BUNDLE_LOG_BYTES)
+        except OSError:
+            return  # verify() already told the user the file is missing or damaged
+        raw = data.splitlines()
+        if size > MAX_BUNDLE_LOG_BYTES and raw:
+            raw = raw[1:]  # the first line was cut
+        lines = _journal_lines(raw) if kind == "journal" else [LogLine(text=decode(r)) for r in raw]
+        for start in range(0, len(lines), LOG_BATCH):
+            yield LogLines(
+                ts=self.ts,
+                host=self.host,
+                source=self.id,
+                stream=stream,
+                lines=tuple(lines[start : start + LOG_BATCH]),
+            )
+
+
+def _journal_lines(raw: list[bytes]) -> list[LogLine]:
+    lines: list[LogLine] = []
+    for entry in raw:
+        line = parse_journal_entry(entry)
+        if line is not None:
+            lines.append(LogLine(text=line.text, ts=line.ts))
+    return lines

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import json
 import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import datetime
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ import msgspec
 from opsconsole.sources.archive import (
     DEFAULT_LIMITS,
     ArchiveRefused,
+    ExtractionStopped,
     Limits,
     peek_names,
     safe_extract,
@@ -90,11 +94,20 @@ def is_sosreport(path: Path) -> bool:
     """Whether ``path`` (directory or archive) looks like a sosreport; reads only tar headers."""
     if path.is_dir():
         return find_root(path) is not None
-    for name in peek_names(path, limit=20_000):
-        parts = [p for p in name.split("/") if p not in ("", ".")]
-        if len(parts) <= 2 and parts[-1:] in (["version.txt"], ["sos_commands"], ["sos_reports"]):
-            return True
-    return False
+    names = peek_names(path, limit=20_000, enough=lambda name: _kind(name) is not None)
+    return bool(names) and _kind(names[-1]) == "sosreport"
+
+
+def _kind(name: str) -> str | None:
+    """``sosreport`` or ``bundle`` when a member's name tells what the archive is."""
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if len(parts) > 2:
+        return None
+    if parts[-1:] in (["version.txt"], ["sos_commands"], ["sos_reports"]):
+        return "sosreport"
+    if parts[-1:] in (["manifest.json"], ["events.jsonl"]):
+        return "bundle"  # an opsconsole bundle: manifest.json is sos_reports/manifest.json there
+    return None
 
 
 class _Report:
@@ -499,7 +512,9 @@ def _state_of(status: str) -> tuple[str, int | None]:
     return "unknown", None
 
 
-def _from_inspect(engine: str, runtime: Any, doc: Mapping[str, Any]) -> ContainerInfo:
+def _from_inspect(
+    engine: str, runtime: Any, doc: Mapping[str, Any], owner: str = ""
+) -> ContainerInfo:
     state = _dict(doc.get("State"))
     config = _dict(doc.get("Config"))
     labels = clean_labels(config.get("Labels"))
@@ -508,7 +523,7 @@ def _from_inspect(engine: str, runtime: Any, doc: Mapping[str, Any]) -> Containe
         engine=engine,
         runtime=runtime,
         id=str(doc.get("Id") or "?"),
-        name=str(doc.get("Name") or "?").lstrip("/"),
+        name=owner + safe_text(str(doc.get("Name") or "?").lstrip("/")),
         image=str(doc.get("ImageName") or config.get("Image") or doc.get("Image") or "?"),
         state="created" if status == "configured" else status,
         created=parse_time(doc.get("Created")),
@@ -519,13 +534,22 @@ def _from_inspect(engine: str, runtime: Any, doc: Mapping[str, Any]) -> Containe
     return enrich(info, doc)
 
 
-def _containers(report: _Report, runtime: Any, ts: float, host: str) -> list[Event]:
-    """The ContainerList and container LogLines of one engine, when the report has them."""
-    base = f"sos_commands/{runtime}"
-    engine = f"sosreport:{runtime}"
+def _containers(
+    report: _Report, runtime: Any, ts: float, host: str, user: str | None = None
+) -> list[Event]:
+    """The ContainerList and container LogLines of one engine, when the report has them.
+
+    ``user``: a rootless user's podman (``sos_commands/podman/users/<user>/``, written with
+    ``-k podman.allusers``), an engine of its own whose containers are named ``<user>/<name>``
+    so that whose they are shows in every list.
+    """
+    base = f"sos_commands/{runtime}" + (f"/users/{user}" if user else "")
+    pattern = glob.escape(base)  # a user's name is the archive's: never a pattern itself
+    engine = f"sosreport:{runtime}" + (f":{user}" if user else "")
+    owner = f"{safe_text(user)}/" if user else ""
     inspects: list[dict[str, Any]] = []
     for name in _globbed(
-        report, f"{base}/containers/{runtime}_inspect_*", f"{base}/{runtime}_inspect_*"
+        report, f"{pattern}/containers/{runtime}_inspect_*", f"{pattern}/{runtime}_inspect_*"
     ):
         text = report.read(name)
         try:
@@ -553,7 +577,7 @@ def _containers(report: _Report, runtime: Any, ts: float, host: str) -> list[Eve
             engine=engine,
             runtime=runtime,
             id=cid,
-            name=safe_text(row.get("NAMES", "").split(",")[0]) or cid[:12],
+            name=owner + (safe_text(row.get("NAMES", "").split(",")[0]) or cid[:12]),
             image=safe_text(row.get("IMAGE", "")),
             state=state,
             status=safe_text(status),
@@ -563,24 +587,43 @@ def _containers(report: _Report, runtime: Any, ts: float, host: str) -> list[Eve
         doc = next((d for i, d in by_id.items() if i and i.startswith(cid)), None)
         if doc is not None:
             del by_id[str(doc.get("Id", ""))]
-            full = _from_inspect(engine, runtime, doc)
+            full = _from_inspect(engine, runtime, doc, owner)
             info = enrich(msgspec.structs.replace(info, id=full.id, labels=full.labels), doc)
             info = msgspec.structs.replace(
                 info, created=full.created, project=full.project, pod=full.pod
             )
         containers.append(info)
-    containers.extend(_from_inspect(engine, runtime, d) for d in by_id.values())
+    containers.extend(_from_inspect(engine, runtime, d, owner) for d in by_id.values())
     events: list[Event] = [
         ContainerList(ts=ts, host=host, source=engine, engine=engine, containers=tuple(containers))
     ]
     names = {c.id: c.name for c in containers}
-    for rel in _globbed(report, f"{base}/containers/{runtime}_logs_*"):
+    for rel in _globbed(report, f"{pattern}/containers/{runtime}_logs_*"):
         key = re.sub(rf"^{runtime}_logs_(?:-t_)?", "", Path(rel).name)
-        name = next((n for i, n in names.items() if i.startswith(key) or n == key), key)
+        name = next(
+            (n for i, n in names.items() if i.startswith(key) or n == owner + key), owner + key
+        )
         events.extend(
             _log_events(report, rel, f"container:{runtime}:{name}", ts, host, engine, True)
         )
     return events
+
+
+MAX_USERS = 200
+"""Rootless users read from one report."""
+
+
+def _rootless_users(report: _Report) -> list[str]:
+    """The users whose rootless podman sos collected (real directories in the report only)."""
+    users = report.root / "sos_commands" / "podman" / "users"
+    try:
+        with os.scandir(users) as entries:
+            names = sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+    if len(names) > MAX_USERS:
+        report.problem(f"{users.relative_to(report.root)}: {len(names)} users; read {MAX_USERS}")
+    return names[:MAX_USERS]
 
 
 def _globbed(report: _Report, *patterns: str) -> list[str]:
@@ -652,9 +695,20 @@ def _dangling(report: _Report) -> None:
 
 
 class SosReading:
-    """One report read: the static events at once, the logs as a lazy stream of batches."""
+    """One report read: the static events at once, the logs as a lazy stream of batches.
 
-    def __init__(self, root: Path, *, name: str, problems: list[str] | None = None) -> None:
+    ``first_screen``: only the host facts, host sample and process table, from a report still
+    being extracted (its problems are not kept: files may just not be there yet).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        name: str,
+        problems: list[str] | None = None,
+        first_screen: bool = False,
+    ) -> None:
         self.report = _Report(root, problems)
         self.name = name
         manifest = _Manifest(self.report)
@@ -663,12 +717,18 @@ class SosReading:
         kernel = safe_text(uname[1].strip()) if uname else None
         self.host = _host_name(self.report, kernel, name)
         self.source = f"sosreport:{name}"
+        self.logs: list[tuple[str, str]] = []
+        if first_screen:
+            self.static: list[Event] = [*self._host(kernel), *self._processes()]
+            return
         _dangling(self.report)
         commands = manifest.commands(self.report)
         self.logs = _log_files(self.report)
-        self.static: list[Event] = [*self._host(kernel), *self._processes()]
+        self.static = [*self._host(kernel), *self._processes()]
         for runtime in ("podman", "docker"):
             self.static.extend(_containers(self.report, runtime, self.ts, self.host))
+        for user in _rootless_users(self.report):
+            self.static.extend(_containers(self.report, "podman", self.ts, self.host, user))
         version = self.report.read("version.txt")
         self.static.append(
             SosReportInfo(
@@ -764,10 +824,15 @@ def report_name(path: Path) -> str:
 
 
 def _open_report(
-    path: Path, workdir: Path, limits: Limits, progress: Callable[[int, int], None] | None = None
+    path: Path,
+    workdir: Path,
+    limits: Limits,
+    progress: Callable[[int, int], None] | None = None,
+    on_member: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[Path, list[str]]:
     """The report's root directory (extracting an archive into ``workdir``) and the problems."""
-    extract = safe_extract(path, workdir, limits, progress)
+    extract = safe_extract(path, workdir, limits, progress, on_member, stop)
     problems = [f"{s.name}: skipped, {s.reason}" for s in extract.skipped]
     if extract.error:
         problems.append(extract.error)
@@ -778,6 +843,42 @@ def _open_report(
             "(no sos_commands/, sos_reports/manifest.json or version.txt)"
         )
     return root, problems
+
+
+FIRST_SCREEN = (
+    ("sos_commands/kernel/uname_-a",),
+    ("sos_commands/host/hostname", "etc/hostname"),
+    ("sos_commands/host/uptime", "proc/uptime"),
+    ("sos_commands/memory/free", "proc/meminfo"),
+    ("sos_commands/filesys/df_-al*",),
+    ("sos_commands/process/ps_aux*",),
+    ("sos_reports/manifest.json",),
+)
+"""What the first screen reads, as groups of alternatives (real files, not sos's top-level
+links, whose targets may come later). sos packs its tree sorted, so these come before var/."""
+
+
+class _FirstScreen:
+    """Called with each member as it is extracted (in the extracting thread): ``notify`` once
+    every group of FIRST_SCREEN has one."""
+
+    def __init__(self, notify: Callable[[], None]) -> None:
+        self.notify = notify
+        self.left = list(FIRST_SCREEN)
+        self.stop = threading.Event()
+        """Set to stop the extraction (the source is closed)."""
+
+    def __call__(self, rel: str) -> None:
+        if not self.left:
+            return
+        inner = rel.partition("/")[2]  # below the report's top directory, when it has one
+        self.left = [
+            group
+            for group in self.left
+            if not any(fnmatchcase(inner, p) or fnmatchcase(rel, p) for p in group)
+        ]
+        if not self.left:
+            self.notify()
 
 
 def check_sosreport(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[str]:
@@ -796,7 +897,10 @@ class SosReportSource:
     """Plays a sosreport: its static events first, then its logs; all at the report's time.
 
     An archive is extracted (checked member by member) into a temporary directory under
-    ``workdir`` (the system's temporary directory by default), removed on ``close``.
+    ``workdir`` (the system's temporary directory by default), removed on ``close``. The first
+    screen (host facts and processes) comes as soon as its files are out; the rest of the
+    archive extracts meanwhile, in a thread, and the containers, sos's record and the logs
+    follow it.
     """
 
     live = False
@@ -815,38 +919,84 @@ class SosReportSource:
         self.limits = limits
         self.progress = progress
         self.reading: SosReading | None = None
-        """The report once opened: its host, time and problems."""
+        """The report once read whole: its host, time and problems."""
         self._tmp: Path | None = None
         self._closed = False
+        self._early: list[Event] = []
+        """The first screen's events, while the archive is still being extracted."""
+        self._extraction: asyncio.Future[tuple[Path, list[str]]] | None = None
+        self._watch: _FirstScreen | None = None
 
     async def open(self) -> None:
-        """Extract (when an archive) and read the report's static outputs."""
+        """Read a directory's static outputs; extract an archive until its first screen is out
+        (or it ends), the rest carrying on in a thread."""
         self._closed = False
         try:
-            self.reading = await asyncio.to_thread(self._read)
+            if self.path.is_dir():
+                self.reading = await asyncio.to_thread(self._reading, self.path, [])
+                return
+            loop = asyncio.get_running_loop()
+            ready = asyncio.Event()
+
+            def notify() -> None:
+                loop.call_soon_threadsafe(ready.set)
+
+            self._watch = _FirstScreen(notify)
+            self._tmp = Path(tempfile.mkdtemp(prefix="opsconsole-sos-", dir=self.workdir))
+            self._extraction = asyncio.ensure_future(asyncio.to_thread(self._extract, self._tmp))
+            waiting = asyncio.ensure_future(ready.wait())
+            await asyncio.wait({self._extraction, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if self._extraction.done():
+                root, problems = self._extraction.result()
+                self.reading = await asyncio.to_thread(self._reading, root, problems)
+            else:
+                self._early = await asyncio.to_thread(self._first_screen, self._tmp)
         except ArchiveRefused as exc:
-            self._cleanup()
+            await self._stop()
             raise SourceUnavailable(str(exc), permanent=True) from None
         except OSError as exc:
-            self._cleanup()
+            await self._stop()
             raise SourceUnavailable(
                 f"cannot read {self.path}: {exc.strerror or exc}", permanent=True
             ) from None
 
-    def _read(self) -> SosReading:
-        workdir = self.path
-        if not self.path.is_dir():
-            self._tmp = workdir = Path(tempfile.mkdtemp(prefix="opsconsole-sos-", dir=self.workdir))
-        root, problems = _open_report(self.path, workdir, self.limits, self.progress)
+    def _extract(self, target: Path) -> tuple[Path, list[str]]:
+        assert self._watch is not None
+        watch = self._watch
+        return _open_report(self.path, target, self.limits, self.progress, watch, watch.stop)
+
+    def _reading(self, root: Path, problems: list[str]) -> SosReading:
         return SosReading(root, name=report_name(self.path), problems=problems)
 
+    def _first_screen(self, target: Path) -> list[Event]:
+        root = find_root(target)
+        if root is None:
+            return []
+        return SosReading(root, name=report_name(self.path), first_screen=True).static
+
     async def events(self) -> AsyncIterator[Event]:
-        """The host, processes, containers and sos's record, then each log in batches."""
-        if self.reading is None:
+        """The host and processes, then containers and sos's record, then each log in batches."""
+        if self.reading is None and not self._early:
             await self.open()
-        assert self.reading is not None
-        for event in self.reading.static:
+        for event in self._early:
             yield event
+        if self.reading is None:
+            assert self._extraction is not None
+            try:
+                root, problems = await self._extraction
+            except ExtractionStopped:
+                return  # closed meanwhile
+            except ArchiveRefused as exc:  # a bomb further in: what was shown stays
+                raise SourceUnavailable(str(exc), permanent=True) from None
+            except OSError as exc:
+                raise SourceUnavailable(
+                    f"cannot read {self.path}: {exc.strerror or exc}", permanent=True
+                ) from None
+            self.reading = await asyncio.to_thread(self._reading, root, problems)
+        for event in self.reading.static:
+            if event not in self._early:  # the same facts again: not sent twice
+                yield event
         logs = self.reading.log_events()
         while not self._closed:
             batch = await asyncio.to_thread(next, logs, None)
@@ -856,8 +1006,18 @@ class SosReportSource:
                 yield event
 
     async def close(self) -> None:
-        """Stop and remove the extracted copy; idempotent."""
+        """Stop (an extraction under way stops at its next member) and remove the extracted
+        copy; idempotent."""
         self._closed = True
+        await self._stop()
+
+    async def _stop(self) -> None:
+        if self._watch is not None:
+            self._watch.stop.set()
+        if self._extraction is not None:
+            with contextlib.suppress(Exception):
+                await self._extraction
+            self._extraction = None
         await asyncio.to_thread(self._cleanup)
 
     def _cleanup(self) -> None:

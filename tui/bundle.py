@@ -6,7 +6,8 @@ Headless. A bundle is a directory, or a ``.tar.gz`` / ``.tar.zst`` of one, holdi
                           sha256 and size of every other file, redaction on/off and its summary
     events.jsonl          the event stream, one sources/events.py event per line
     snapshots/            host facts, the process table, the console's config, container inspects
-    logs/                 raw log files (container logs), where small
+    logs/                 raw log files, each bounded to its newest part: containers/<name>.log,
+                          host/<path> (the host's log files), host/journal.jsonl (journalctl)
     investigation/        investigation.db (SQLite backup) and report.md, when an incident was open
 
 Readers dispatch on ``format_version``: each version keeps its reader, so a newer opsconsole still
@@ -24,12 +25,14 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PosixPath
+from typing import IO, Any
 
 import msgspec
 
@@ -91,11 +94,15 @@ def _tag(cls: type[Event]) -> str:
     return str(cls.__struct_config__.tag)
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in blocks."""
+def sha256_file(path: Path, stop: threading.Event | None = None) -> str:
+    """Hex sha256 of a file, read in blocks; ExtractionStopped once ``stop`` is set."""
+    from opsconsole.sources.archive import ExtractionStopped
+
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(1 << 20):
+            if stop is not None and stop.is_set():
+                raise ExtractionStopped(path.name)
             digest.update(block)
     return digest.hexdigest()
 
@@ -113,6 +120,11 @@ class BundleWriter:
         self._redactor = Redactor()
         self._stats = _EventStats()
         self._extra: dict[str, Any] = {}
+        self.logs: list[dict[str, Any]] = []
+        """The manifest's ``logs``: each log file's ``file``, ``stream`` id and ``kind``
+        (``container``, ``host``, ``journal``), and for host logs what was cut."""
+        self.problems: list[str] = []
+        """The manifest's ``problems``: what the capture could not include, one line each."""
         root.mkdir(parents=True, exist_ok=False)
 
     def _target(self, relpath: str) -> Path:
@@ -225,6 +237,8 @@ class BundleWriter:
             "event_counts": dict(sorted(stats.counts.items())),
             "files": files,
             "redaction": {"enabled": self.redact, "masked": self._redactor.report()},
+            "logs": self.logs,
+            "problems": self.problems,
             **self._extra,
         }
         (self.root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -274,10 +288,24 @@ def pack(directory: Path, archive: Path) -> None:
             zstandard.ZstdCompressor().stream_writer(raw) as zst,
             tarfile.open(fileobj=zst, mode="w|") as tar,
         ):
-            tar.add(directory, arcname=directory.name)
+            _add_tree(tar, directory)
         return
     with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
-        tar.add(directory, arcname=directory.name)
+        _add_tree(tar, directory)
+
+
+def _add_tree(tar: tarfile.TarFile, directory: Path) -> None:
+    """The bundle's files, the manifest, the investigation and the event stream first: a reader
+    streaming the archive has what the first screen needs before the rest (``open_streaming``),
+    and a cut archive keeps them."""
+    tar.add(directory, arcname=directory.name, recursive=False)
+    first = [directory / MANIFEST, directory / "investigation", directory / EVENTS]
+    for path in first:
+        if path.exists():
+            tar.add(path, arcname=f"{directory.name}/{path.name}")
+    for path in sorted(directory.iterdir()):
+        if path not in first:
+            tar.add(path, arcname=f"{directory.name}/{path.name}")
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -291,11 +319,26 @@ class Bundle:
     manifest: dict[str, Any]
     problems: list[str] = field(default_factory=list)
     """What is damaged (checksums, truncation), each one line; what remains still opens."""
+    pending: Future[list[str]] | None = None
+    """Opened by ``open_streaming``: the problems still being looked for (the rest of the
+    archive extracting, the checksums), or the BundleError that refused the rest."""
+    stream: Path | None = None
+    """The event stream while it is still being extracted (a ``GrowingFile``)."""
+    stop: threading.Event | None = None
+    """Set by ``close`` to stop an extraction under way."""
 
     @property
     def events(self) -> Path:
         """The event stream."""
-        return self.root / EVENTS
+        return self.stream or self.root / EVENTS
+
+    def close(self) -> None:
+        """Stop what is still being extracted or verified and wait for it; idempotent."""
+        if self.stop is not None:
+            self.stop.set()
+        if self.pending is not None:
+            with contextlib.suppress(Exception):
+                self.pending.exception()
 
     @property
     def host(self) -> str:
@@ -323,13 +366,19 @@ def is_archive(path: Path) -> bool:
     return path.name.endswith((".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".tar"))
 
 
-def extract(archive: Path, target: Path) -> list[str]:
+def extract(
+    archive: Path,
+    target: Path,
+    on_member: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> list[str]:
     """Unpack ``archive`` safely (sources/archive.py) into ``target``; the problems that left
-    part of it out (a truncated archive, skipped members). BundleError when it is refused."""
+    part of it out (a truncated archive, skipped members). BundleError when it is refused.
+    ``on_member`` and ``stop`` are safe_extract's."""
     from opsconsole.sources.archive import ArchiveRefused, safe_extract
 
     try:
-        report = safe_extract(archive, target)
+        report = safe_extract(archive, target, on_member=on_member, stop=stop)
     except ArchiveRefused as error:
         raise BundleError(f"{archive.name}: refused: {error}") from None
     except OSError as error:
@@ -386,8 +435,11 @@ def _read_v1(manifest: dict[str, Any]) -> dict[str, Any]:
 _READERS: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _read_v1}
 
 
-def verify(root: Path, manifest: Mapping[str, Any]) -> list[str]:
-    """Problems of the files against the manifest: missing, altered (sha256), unlisted."""
+def verify(
+    root: Path, manifest: Mapping[str, Any], stop: threading.Event | None = None
+) -> list[str]:
+    """Problems of the files against the manifest: missing, altered (sha256), unlisted.
+    ExtractionStopped once ``stop`` is set (the bundle is being closed)."""
     problems: list[str] = []
     files: Mapping[str, Any] = manifest["files"]
     for name, entry in sorted(files.items()):
@@ -396,7 +448,7 @@ def verify(root: Path, manifest: Mapping[str, Any]) -> list[str]:
             problems.append(f"{name}: missing")
             continue
         expected = entry.get("sha256") if isinstance(entry, dict) else None
-        if sha256_file(path) != expected:
+        if sha256_file(path, stop) != expected:
             problems.append(f"{name}: sha256 mismatch (altered or damaged)")
     for path in sorted(root.rglob("*")):
         name = path.relative_to(root).as_posix()
@@ -405,10 +457,10 @@ def verify(root: Path, manifest: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def open_bundle(path: Path, workdir: Path | None = None) -> Bundle:
+def open_bundle(path: Path, workdir: Path | None = None, *, check: bool = True) -> Bundle:
     """Open a bundle directory or archive (unpacked into ``workdir`` or a new temporary
     directory). Raises BundleError when it cannot open at all; damage that leaves the rest
-    readable is in ``Bundle.problems``."""
+    readable is in ``Bundle.problems`` (the checksums not verified when not ``check``)."""
     problems: list[str] = []
     if path.is_dir():
         directory = path
@@ -419,10 +471,159 @@ def open_bundle(path: Path, workdir: Path | None = None) -> Bundle:
         raise BundleError(f"{path}: no such file or directory")
     else:
         raise BundleError(f"{path.name}: not a bundle directory or a .tar.gz/.tar.zst archive")
+    return _opened(path, directory, problems, check=check)
+
+
+def _opened(path: Path, directory: Path, problems: list[str], *, check: bool) -> Bundle:
+    """The bundle in ``directory`` (``path`` itself, or where it was extracted)."""
     root = bundle_root(directory)
-    manifest = read_manifest(root)
-    problems += verify(root, manifest)
+    try:
+        manifest = read_manifest(root)
+    except FutureBundleError:
+        raise
+    except BundleError as error:
+        if directory is path:
+            raise
+        # Named by the archive, not the temporary directory, with what broke on the way.
+        message = str(error).replace(f"{root.name}: ", "", 1)
+        raise BundleError("; ".join([f"{path.name}: {message}", *problems])) from None
+    if check:
+        problems += verify(root, manifest)
     return Bundle(root, manifest, problems)
+
+
+class GrowingFile(PosixPath):
+    """A file an extraction is still writing: read through ``open``, a line waits at the end
+    of what is written until more comes or ``done`` is set (the extraction ended)."""
+
+    done: threading.Event
+
+    def open(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        """The file, read as it grows (binary reading only; else a plain open)."""
+        raw = super().open(mode, *args, **kwargs)
+        return raw if mode != "rb" or self.done.is_set() else _Tail(raw, self.done)
+
+
+class _Tail:
+    """``readline`` over a growing file: never a partial last line while the writer goes on."""
+
+    WAIT = 0.02
+
+    def __init__(self, raw: IO[bytes], done: threading.Event) -> None:
+        self.raw = raw
+        self.done = done
+
+    def __enter__(self) -> _Tail:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.raw.close()
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self.raw.readline(size)
+        while not line.endswith(b"\n") and (size < 0 or len(line) < size):
+            finished = self.done.is_set()  # read before the last look: nothing comes after it
+            more = self.raw.readline(size - len(line) if size >= 0 else -1)
+            line += more
+            if finished:
+                break
+            if not more:
+                self.done.wait(self.WAIT)
+        return line
+
+
+def open_streaming(path: Path, workdir: Path) -> Bundle:
+    """Open a bundle for the console without waiting for all of it.
+
+    A directory opens at once; its checksums are verified in a thread (``Bundle.pending``).
+    An archive extracts in a thread; this returns once its manifest, investigation and the
+    start of its event stream are out (what the first screen needs: ``pack`` puts them first),
+    with ``Bundle.events`` following the stream as it is written. An archive from before that
+    order opens when it is all out. Every member passes every check of sources/archive.py.
+    BundleError when it cannot open at all.
+    """
+    if not (path.is_file() and is_archive(path)):
+        bundle = open_bundle(path, workdir, check=False)
+        bundle.stop = threading.Event()
+        bundle.pending = _in_thread(lambda: verify(bundle.root, bundle.manifest, bundle.stop))
+        return bundle
+    out: set[str] = set()
+    manifests: list[str] = []
+    arrived = threading.Condition()
+    stop, done = threading.Event(), threading.Event()
+
+    def on_member(rel: str) -> None:
+        with arrived:
+            out.add(rel)
+            if _is_manifest(rel):
+                manifests.append(rel)
+            arrived.notify_all()
+
+    def rest() -> list[str]:
+        try:
+            problems = extract(path, workdir, on_member, stop)
+            root = bundle_root(workdir)
+            try:
+                manifest = read_manifest(root)
+            except BundleError:
+                return problems  # told by the opening, named by the archive
+            return problems + verify(root, manifest, stop)
+        finally:
+            done.set()
+            with arrived:
+                arrived.notify_all()
+
+    pending = _in_thread(rest)
+
+    def wait_for(found: Callable[[], str | None]) -> str | None:
+        with arrived:
+            arrived.wait_for(lambda: found() is not None or done.is_set())
+            return found()
+
+    manifest_member = wait_for(lambda: manifests[0] if manifests else None)
+    if manifest_member is None:  # the archive ended (or broke) without one: say what is wrong
+        return _opened(path, workdir, pending.result(), check=False)
+    root = workdir.joinpath(*manifest_member.split("/")[:-1])
+    try:
+        manifest = read_manifest(root)
+    except BundleError:
+        stop.set()
+        pending.exception()
+        raise
+    prefix = root.relative_to(workdir).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    store = (manifest.get("investigation") or {}).get("store")
+    if isinstance(store, str):
+        wait_for(lambda: store if prefix + store in out else None)
+    # The stream's file exists once its member has begun: no member is out to tell, so look.
+    while not ((root / EVENTS).exists() or done.wait(0.005)):
+        pass
+    stream = GrowingFile(root / EVENTS)
+    stream.done = done
+    return Bundle(root, manifest, [], pending=pending, stream=stream, stop=stop)
+
+
+def _is_manifest(member: str) -> bool:
+    parts = member.split("/")
+    return parts[-1] == MANIFEST and len(parts) <= 2
+
+
+def _in_thread(work: Callable[[], list[str]]) -> Future[list[str]]:
+    """``work`` in a daemon thread; its future."""
+    future: Future[list[str]] = Future()
+
+    # Running, it can no longer be cancelled: whoever waits may stop waiting, and close()
+    # still waits for the thread to be done with the files.
+    future.set_running_or_notify_cancel()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as error:  # handed to whoever waits on the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="opsconsole-bundle", daemon=True).start()
+    return future
 
 
 def check_bundle(path: Path) -> list[str]:

@@ -3,8 +3,8 @@
 Headless. Capture runs the same sources the live console runs (the host, every container
 engine found, MQTT alerts when configured) through a hub for a while, records every event, then
 adds snapshots (host facts, the process table, the console's config, every container's inspect
-and the tail of its log) and the open investigation, and writes a bundle (tui/bundle.py),
-redacted unless told not to.
+and the tail of its log), the newest part of the host's log files and journal, and the open
+investigation, and writes a bundle (tui/bundle.py), redacted unless told not to.
 
 The flight recorder keeps the last minutes of the stream in memory (bounded in time and count)
 and writes them as a bundle on demand or when a critical alert arrives.
@@ -23,11 +23,13 @@ import re
 import shutil
 import signal
 import socket
+import stat
+import subprocess
 import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,6 +47,20 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 CONTAINER_LOG_LINES = 2000
 """Lines of each container's log the bundle keeps (the newest)."""
+HOST_LOGS = (
+    "/var/log/syslog",
+    "/var/log/messages",
+    "/var/log/kern.log",
+    "/var/log/auth.log",
+    "/var/log/daemon.log",
+)
+"""The host's logs an engineer looks at first, taken when they exist."""
+HOST_LOG_DIR = "/var/log"
+HOST_LOG_NEWEST = 10
+"""The newest files of /var/log taken besides HOST_LOGS (binary and compressed ones skipped)."""
+_ROTATED = (".gz", ".xz", ".bz2", ".zst", ".lz4", ".zip", ".journal", ".journal~")
+_BINARY_LOGS = frozenset(("wtmp", "btmp", "lastlog", "faillog", "utmp"))
+"""Login records in /var/log: binary, never text, whatever they hold now."""
 
 
 def live_sources(config: Config, host: str) -> tuple[list[Source], list[Any]]:
@@ -138,7 +154,165 @@ async def add_containers(writer: BundleWriter, engines: list[Any], latest: list[
                 async for batch in control.logs(listing.engine, info.id, info.name, query):
                     lines += (line.text for line in batch.lines)
             if lines:
-                writer.add_bytes(f"logs/containers/{name}.log", "\n".join(lines).encode() + b"\n")
+                relpath = f"logs/containers/{name}.log"
+                writer.add_bytes(relpath, "\n".join(lines).encode() + b"\n")
+                stream = f"container:{listing.engine}:{info.name or info.id}"
+                writer.logs.append({"file": relpath, "stream": stream, "kind": "container"})
+
+
+# -- the host's logs -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class HostLogLimits:
+    """How much of the host's logs a bundle keeps: the newest part of each, and a total."""
+
+    lines: int = 5000
+    """Lines of each file (the newest)."""
+    bytes: int = 4 * 1024 * 1024
+    """Bytes of each file (the newest whole lines)."""
+    total: int = 64 * 1024 * 1024
+    """Bytes of all host logs together; files past it are listed as cut entirely."""
+    journal: bool = True
+    """Take ``journalctl -o json`` (its last ``lines`` entries) when it has any."""
+
+
+def host_log_paths(extra: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """The host's log files to take (the usual ones, the newest of /var/log, then ``extra``:
+    files, directories and globs the user named), each once; and notes about ``extra``."""
+    from opsconsole.sources.log_sources import expand_paths
+
+    newest, _ = expand_paths([HOST_LOG_DIR], limit=HOST_LOG_NEWEST)
+    named, notes = expand_paths(list(extra))
+    standard = [path for path in HOST_LOGS if os.path.isfile(path)]  # noqa: PTH113
+    seen: set[str] = set()
+    files: list[str] = []
+    usual = (p for p in newest if not p.endswith(_ROTATED) and Path(p).name not in _BINARY_LOGS)
+    for path in (*standard, *usual, *named):
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            files.append(path)
+    return files, notes
+
+
+def _log_relpath(path: str, taken: set[str]) -> str:
+    """``logs/host/<path>``, each part made a safe name, unique among ``taken``."""
+    parts = [_safe_name(part) for part in Path(os.path.abspath(path)).parts[1:]]  # noqa: PTH100
+    relpath = "logs/host/" + "/".join(parts or ["_"])
+    candidate, counter = relpath, 1
+    while candidate in taken:
+        counter += 1
+        candidate = f"{relpath}.{counter}"
+    taken.add(candidate)
+    return candidate
+
+
+def _tail(path: str, max_bytes: int, max_lines: int) -> tuple[bytes, int]:
+    """The newest whole lines of a regular file (within both caps) and its size.
+
+    Opened without blocking (a fifo named by mistake) nor following into a terminal; OSError
+    when it cannot be read, ValueError when it is not a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        size = fh.seek(0, os.SEEK_END)
+        start = max(0, size - max_bytes)
+        fh.seek(start)
+        data = fh.read(max_bytes)
+    if start:
+        data = data.partition(b"\n")[2]  # the first line was cut: keep whole lines only
+    if data.count(b"\n") > max_lines:
+        data = b"".join(data.splitlines(keepends=True)[-max_lines:])
+    return data, size
+
+
+def add_host_logs(
+    writer: BundleWriter, extra: Sequence[str] = (), limits: HostLogLimits | None = None
+) -> None:
+    """The newest part of the host's log files (and the journal) into ``logs/host/``.
+
+    Bounded per file and in all; what was cut (``cut_bytes``) or skipped (binary, over the
+    total) is in the manifest's ``logs`` entries. A file that cannot be read (permission denied
+    without root) is a line in its ``problems``.
+    """
+    from opsconsole.sources.log_index import BINARY_SAMPLE, looks_binary
+
+    limits = limits or HostLogLimits()
+    files, notes = host_log_paths(extra)
+    writer.problems.extend(f"--log {note}" for note in notes)
+    budget = limits.total
+    taken: set[str] = set()
+    for path in files:
+        entry: dict[str, Any] = {"path": path, "stream": f"file:{path}", "kind": "host"}
+        if budget <= 0:
+            writer.logs.append({**entry, "skipped": f"the {limits.total}-byte total was reached"})
+            continue
+        try:
+            data, size = _tail(path, min(limits.bytes, budget), limits.lines)
+        except PermissionError:
+            writer.problems.append(f"{path}: permission denied (run as root to include it)")
+            continue
+        except (OSError, ValueError) as error:
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            writer.problems.append(f"{path}: not taken ({reason or error})")
+            continue
+        if not data or looks_binary(data[:BINARY_SAMPLE]):
+            writer.logs.append({**entry, "skipped": "binary" if data else "empty"})
+            continue
+        budget -= len(data)
+        entry["file"] = _log_relpath(path, taken)
+        entry.update(size=size, kept_bytes=len(data), cut_bytes=size - len(data))
+        writer.add_bytes(entry["file"], data)
+        writer.logs.append(entry)
+    if limits.journal:
+        _add_journal(writer, min(limits.bytes, max(0, budget)), limits.lines)
+
+
+def _add_journal(writer: BundleWriter, max_bytes: int, lines: int) -> None:
+    """``journalctl -o json`` (its last ``lines`` entries) as ``logs/host/journal.jsonl``, when
+    journalctl exists and has entries."""
+    from opsconsole.sources.log_sources import journal_command
+
+    try:
+        done = subprocess.run(
+            journal_command(follow=False, lines=lines),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except FileNotFoundError:
+        return  # no journald on this host: nothing to take
+    except (OSError, subprocess.TimeoutExpired) as error:
+        writer.problems.append(f"journalctl: not taken ({error})")
+        return
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+        writer.problems.append(
+            f"journalctl: exited with {done.returncode} ({message[0] if message else 'no message'})"
+        )
+        return
+    entries = [line for line in done.stdout.splitlines() if line.startswith(b"{")]
+    kept: list[bytes] = []
+    for line in reversed(entries):  # the newest entries, within the byte cap
+        max_bytes -= len(line) + 1
+        if max_bytes < 0:
+            break
+        kept.append(line)
+    if kept:
+        relpath = "logs/host/journal.jsonl"
+        writer.add_bytes(relpath, b"\n".join(reversed(kept)) + b"\n")
+        writer.logs.append(
+            {
+                "file": relpath,
+                "stream": "journal:all",
+                "kind": "journal",
+                "kept_entries": len(kept),
+                "cut_entries": len(entries) - len(kept),
+            }
+        )
 
 
 class Progress:
@@ -188,11 +362,14 @@ async def capture(
     host: str | None = None,
     progress: Progress | None = None,
     stop: asyncio.Event | None = None,
+    logs: Sequence[str] = (),
+    log_limits: HostLogLimits | None = None,
 ) -> Path:
     """Record for ``duration`` seconds (or until ``stop``) and write the bundle; its path.
 
     ``output`` is the bundle's path; for an archive format, with or without the extension.
-    ``sources`` (sources, engines) defaults to the live console's.
+    ``sources`` (sources, engines) defaults to the live console's. ``logs`` (files,
+    directories, globs) are taken besides the host's usual logs.
     """
     host = host or socket.gethostname()
     running, engines = sources if sources is not None else live_sources(config, host)
@@ -226,6 +403,7 @@ async def capture(
         if recorder.error is not None:
             raise BundleError(f"recording failed: {recorder.error}")
         await asyncio.to_thread(_fill, writer, staging, host, config, latest)
+        await asyncio.to_thread(add_host_logs, writer, logs, log_limits)
         return await asyncio.to_thread(writer.finish, host=host, fmt=fmt)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -258,6 +436,7 @@ class UiRecording:
             paths.ensure_dir(self.output.parent)
             writer = BundleWriter(self.output, redact=self._redact)
             await asyncio.to_thread(_fill, writer, self._staging, self.host, self._config, latest)
+            await asyncio.to_thread(add_host_logs, writer)
             return await asyncio.to_thread(writer.finish, host=self.host, fmt="tar.gz")
         finally:
             shutil.rmtree(self._staging, ignore_errors=True)
@@ -298,6 +477,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             host=host,
             progress=progress,
             stop=stop,
+            logs=args.log,
         )
 
     try:
@@ -401,6 +581,7 @@ class FlightRecorder:
         add_host_snapshots(writer, self.host, self.config)
         add_latest(writer, latest)
         writer.add_json("snapshots/flight-recorder.json", {"reason": reason})
+        add_host_logs(writer)
         if self.config is not None:
             writer.add_investigation(self.config.investigation.store or _default_store())
         return writer.finish(host=self.host, fmt="dir")

@@ -277,6 +277,14 @@ def _add_capture(subparsers: Any) -> argparse.ArgumentParser:
         default="tar.gz",
         help="a directory, a .tar.gz (default) or a .tar.zst (needs zstandard)",
     )
+    parser.add_argument(
+        "--log",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="also take this log file, directory or glob (repeatable); the host's usual logs"
+        " and the journal are always taken, each cut to its newest part",
+    )
     return parser
 
 

@@ -9,6 +9,7 @@ time (sources/sosreport.py). ``--check`` verifies either without the UI, for scr
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import dataclasses
 import shutil
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +27,12 @@ from opsconsole.bundle import (
     Bundle,
     BundleError,
     check_bundle,
-    open_bundle,
+    open_streaming,
 )
 from opsconsole.config import Config
+from opsconsole.sources.archive import ExtractionStopped
 from opsconsole.sources.base import Source
-from opsconsole.sources.bundle_source import BundleSource, ReplayControl
+from opsconsole.sources.bundle_source import BundleLogsSource, BundleSource, ReplayControl
 from opsconsole.sources.sosreport import (
     SosReportSource,
     check_sosreport,
@@ -62,6 +65,9 @@ class Opened:
     problems: list[str] = field(default_factory=list)
     """Damage found on the way (shown as notifications); what remains opens."""
     investigation_copy: Path | None = None
+    pending: Future[list[str]] | None = None
+    """Damage still being looked for while the console runs (the rest of an archive
+    extracting, checksums): told in notifications when found."""
 
 
 def copy_investigation(bundle: Bundle, data_dir: Path) -> Path | None:
@@ -91,13 +97,22 @@ def prepare_bundle(
         config = dataclasses.replace(
             config, investigation=dataclasses.replace(config.investigation, store=copy)
         )
+    created = bundle.manifest.get("created")
+    taken = end or (created if isinstance(created, int | float) else start) or 0.0
+    # While an archive still extracts (its stream is growing), the logs wait for the rest.
+    ready = bundle.pending if bundle.stream is not None else None
+    logs = BundleLogsSource(bundle.root, bundle.manifest, host=bundle.host, ts=taken, ready=ready)
     return Opened(
-        sources=[BundleSource(bundle.events, control, host=bundle.host)],
+        sources=[
+            BundleSource(bundle.events, control, host=bundle.host),
+            *([logs] if logs.listed else []),
+        ],
         host=bundle.host,
         config=config,
         control=control,
         problems=list(bundle.problems),
         investigation_copy=copy,
+        pending=bundle.pending,
     )
 
 
@@ -111,8 +126,12 @@ def opened(
         if is_sosreport(path):
             yield _prepare_sosreport(path, Path(work), config)
         else:
-            bundle = open_bundle(path, Path(work))
-            yield prepare_bundle(bundle, config, speed=speed, paused=paused)
+            # The first screen comes while the rest of an archive extracts.
+            bundle = open_streaming(path, Path(work))
+            try:
+                yield prepare_bundle(bundle, config, speed=speed, paused=paused)
+            finally:
+                bundle.close()
 
 
 def _prepare_sosreport(path: Path, work: Path, config: Config) -> Opened:
@@ -151,9 +170,40 @@ def make_app(session: Opened) -> Any:
         theme_dir=themes_dir(),
         replay=session.control,
     )
-    for problem in session.problems:
-        app.notify(problem, title="Bundle damaged", severity="warning", markup=False)
+    _tell(app, session.problems)
+    if session.pending is not None:
+        app.call_later(_tell_when_found, app, session.pending)
     return app
+
+
+MAX_NOTICES = 10
+"""Problems told one by one; the rest in one more notification (``open --check`` lists all)."""
+
+
+def _tell(app: Any, problems: list[str]) -> None:
+    for problem in problems[:MAX_NOTICES]:
+        app.notify(safe_text(problem), title="Bundle damaged", severity="warning", markup=False)
+    if len(problems) > MAX_NOTICES:
+        more = len(problems) - MAX_NOTICES
+        app.notify(f"{more} more problems: opsconsole open --check lists them all", markup=False)
+
+
+def _tell_when_found(app: Any, pending: Future[list[str]]) -> None:
+    """Notify the problems found after the first screen (from the app's loop)."""
+
+    async def tell() -> None:
+        try:
+            problems = await asyncio.wrap_future(pending)
+        except BundleError as error:
+            app.notify(
+                safe_text(str(error)), title="Bundle refused", severity="error", markup=False
+            )
+            return
+        except ExtractionStopped:
+            return  # closing
+        _tell(app, problems)
+
+    app.run_worker(tell(), group="bundle-check")
 
 
 def _run_app(session: Opened) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from opsconsole.bundle import BundleWriter
+from opsconsole.sources.bundle_source import BundleSource, ReplayControl
 from opsconsole.sources.events import (
     Alert,
     ContainerChange,
@@ -14,6 +16,7 @@ from opsconsole.sources.events import (
     LogLines,
     encode,
 )
+from tests.scripted import wait_for
 
 T0 = 1_700_000_000.0
 
@@ -68,3 +71,20 @@ def write_bundle(root: Path, events: list[Event] | None = None, *, fmt: str = "d
     writer.add_json("snapshots/host.json", {"hostname": "h1"})
     writer.add_bytes("logs/app.log", b"line one\nline two\n")
     return writer.finish(host="h1", fmt=fmt)
+
+
+async def replay(path: Path) -> list[Event]:
+    """Every event of the stream at ``path`` as BundleSource plays it, as fast as it can."""
+    source = BundleSource(path, ReplayControl(speed=0))
+    await source.open()
+    played: list[Event] = []
+
+    async def play() -> None:
+        async for event in source.events():
+            played.append(event)
+
+    task = asyncio.create_task(play())
+    await wait_for(lambda: source.control.ended, timeout=30)
+    await source.close()
+    await task
+    return played

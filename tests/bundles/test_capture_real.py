@@ -13,10 +13,10 @@ from opsconsole.capture import FlightRecorder, capture, live_sources
 from opsconsole.config import Config, ContainersConfig, InvestigationConfig
 from opsconsole.hub import Hub
 from opsconsole.redact import MASK
-from opsconsole.sources.bundle_source import BundleSource, ReplayControl
 from opsconsole.sources.events import Alert, ContainerList, Event, SourceHealth, SourceStatus
 from opsconsole.store import Store
 from opsconsole.widgets.replay_clock import ReplayClock
+from tests.bundles.helpers import replay
 from tests.containers.conftest import Podman
 from tests.scripted import wait_for
 
@@ -42,24 +42,6 @@ def _container(podman: Podman, names: list[str]) -> str:
     )
     names.append(name)
     return name
-
-
-async def _replay(path: Path) -> list[Event]:
-    source = BundleSource(path, ReplayControl(speed=0))
-    await source.open()
-    played: list[Event] = []
-
-    async def play() -> None:
-        async for event in source.events():
-            played.append(event)
-            if source.control.ended:
-                return
-
-    task = asyncio.create_task(play())
-    await wait_for(lambda: source.control.ended, timeout=10)
-    await source.close()
-    await task
-    return played
 
 
 def _data(events: list[Event]) -> list[Event]:
@@ -97,7 +79,7 @@ async def test_capture_host_and_podman_then_open(
     assert bundle.manifest["investigation"]["incident"] == "INC-1"
     # Replayed, the stream is the recorded one, with the container in it.
     recorded = (bundle.root / "events.jsonl").read_bytes().splitlines()
-    played = await _replay(bundle.events)
+    played = await replay(bundle.events)
     assert len(_data(played)) == len(recorded) - sum(
         1 for line in recorded if b'"kind":"source.' in line
     )
@@ -181,7 +163,7 @@ async def test_flight_recorder_keeps_what_was_live_and_writes_on_critical_alert(
     assert written[0] is not None
     bundle = open_bundle(written[0])
     assert bundle.problems == []
-    played = await _replay(bundle.events)
+    played = await replay(bundle.events)
     # What the console got live up to the alert is what the bundle replays, alert included.
     replayed = _data(played)
     assert replayed == _data(seen)[: len(replayed)]

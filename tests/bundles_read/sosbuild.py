@@ -19,6 +19,8 @@ REPORT_END = 1_795_513_219.0
 PODMAN_RUNNING = "a1b2c3d4e5f6" + "0" * 52
 PODMAN_EXITED = "f6e5d4c3b2a1" + "1" * 52
 DOCKER_RUNNING = "c7efee959ea8" + "2" * 52
+ROOTLESS_WEB = "0123456789ab" + "3" * 52
+"""A rootless user's container, named ``web`` like root's own."""
 
 PS = """\
 USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND
@@ -142,11 +144,13 @@ def build_sosreport(
     damage: Damage = Damage(),
     log_files: int = 2,
     log_bytes: int = 4096,
+    users: tuple[str, ...] = (),
 ) -> Path:
     """Write a sosreport directory ``parent/name`` and return it.
 
     ``log_files`` logs of about ``log_bytes`` each go under var/log/app (two are the minimum:
-    messages and one app log).
+    messages and one app log). Each of ``users`` gets a rootless podman with one running
+    container named ``web``, where ``-k podman.allusers`` puts it.
     """
     root = parent / name
     files: dict[str, str] = {
@@ -190,6 +194,18 @@ def build_sosreport(
         ),
         "sos_logs/sos.log": "sos run\n",
     }
+    for user in users:
+        base = f"sos_commands/podman/users/{user}"
+        files[f"{base}/podman_ps_-a"] = table(
+            _PS_HEADER,
+            [[ROOTLESS_WEB, "localhost/bb:latest", "sh", "1 hour ago", "Up 1 hour", "", "web"]],
+        )
+        files[f"{base}/containers/podman_inspect_{ROOTLESS_WEB}"] = _inspect(
+            ROOTLESS_WEB, "web", "running", 0, podman=True
+        )
+        files[f"{base}/containers/podman_logs_-t_{ROOTLESS_WEB}"] = (
+            f"2026-11-24T09:10:00Z rootless {user} serving\n"
+        )
     for i in range(max(0, log_files - 1)):
         files[f"var/log/app/app{i}.log"] = _app_log(random.Random(i), log_bytes)
     for rel, text in files.items():

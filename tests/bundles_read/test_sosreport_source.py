@@ -32,6 +32,7 @@ from tests.bundles_read.sosbuild import (
     NAME,
     PODMAN_EXITED,
     REPORT_END,
+    ROOTLESS_WEB,
     Damage,
     build_sosreport,
     pack,
@@ -256,3 +257,33 @@ async def test_a_report_with_its_main_outputs_gone_still_opens(tmp_path: Path) -
     podman = next(e for e in events if isinstance(e, ContainerList) and e.engine.endswith("podman"))
     assert sorted(c.name for c in podman.containers) == ["cache", "web"]
     assert _one(events, HostFacts).hostname == "web01.example.com"
+
+
+async def test_rootless_podman_users_show_as_their_own_engines(tmp_path: Path) -> None:
+    root = build_sosreport(tmp_path, users=("alice", "bob"))
+    # A hostile "user" that is a link out of the report is not followed.
+    (root / "sos_commands/podman/users/mallory").symlink_to("/etc")
+    archive = pack(root, tmp_path / f"{NAME}.tar.xz")
+    for path in (root, archive):
+        events = await _all(SosReportSource(path, workdir=tmp_path))
+        lists = {e.engine: e for e in events if isinstance(e, ContainerList)}
+        assert sorted(lists) == [
+            "sosreport:docker",
+            "sosreport:podman",
+            "sosreport:podman:alice",
+            "sosreport:podman:bob",
+        ]
+        # Root's web and alice's web are two containers; whose each is shows in its name.
+        assert [c.name for c in lists["sosreport:podman"].containers] == ["web", "cache"]
+        (alice,) = lists["sosreport:podman:alice"].containers
+        assert (alice.name, alice.id, alice.state, alice.runtime) == (
+            "alice/web",
+            ROOTLESS_WEB,
+            "running",
+            "podman",
+        )
+        assert alice.project == "shop" and alice.restarts == 2  # from its inspect
+        logs = {e.stream: e for e in events if isinstance(e, LogLines)}
+        line = logs["container:podman:alice/web"].lines[0]
+        assert line.text == "rootless alice serving" and line.ts == 1_795_511_400.0
+        assert "container:podman:bob/web" in logs
