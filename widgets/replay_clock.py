@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from opsconsole.sources.bundle_source import ReplayControl
+if TYPE_CHECKING:
+    # Only a type here: a live console never loads the replay code.
+    from opsconsole.sources.bundle_source import ReplayControl
 
 REDRAW_INTERVAL = 0.25
 """Seconds between two redraws: the clock moves on its own while the replay plays."""
