@@ -31,6 +31,7 @@ from opsconsole.sources.events import (
     Event,
     LogLine,
     LogLines,
+    ReplayRestart,
     SourceHealth,
     SourceStatus,
 )
@@ -184,7 +185,12 @@ class BundleSource:
     async def events(self) -> AsyncIterator[Event]:
         """The recorded events, paced by the control."""
         control = self.control
+        first = True
         while not self._closed.is_set():
+            if not first:
+                # Everything is given again from the start: panes forget what they kept.
+                yield ReplayRestart(ts=control.target or 0.0, host=self.host, source=self.id)
+            first = False
             control.rewind = False
             control.ended = False
             # The file's reading and decoding are ReplaySource's, unpaced; the pace is ours.

@@ -54,6 +54,9 @@ class NetRate(msgspec.Struct, frozen=True, kw_only=True):
     """Receive and transmit errors since the previous sample (a count, not a rate)."""
     drops: int = 0
     """Packets dropped in and out since the previous sample."""
+    in_total: bool = True
+    """Counted in the host's network total (``carrier_interfaces``); a bridge, its ports and
+    mirrors carry traffic that a NIC carries too."""
 
 
 class CgroupLimits(msgspec.Struct, frozen=True, kw_only=True):
@@ -357,6 +360,11 @@ class SosReportInfo(Event, frozen=True, kw_only=True, tag="sos.report"):
 
 
 # Every concrete event kind; extend as sources are added. The decoder accepts exactly these.
+class ReplayRestart(Event, frozen=True, kw_only=True, tag="replay.restart"):
+    """A replayed stream starting over from its beginning, to seek back: what it gave before
+    is given again, so panes that keep history forget theirs (``ts`` is where it seeks to)."""
+
+
 AnyEvent = (
     HostSample
     | ProcessTable
@@ -370,6 +378,7 @@ AnyEvent = (
     | HostPresence
     | HostFacts
     | SosReportInfo
+    | ReplayRestart
     | SourceHealth
     | SourceStatus
 )

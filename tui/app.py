@@ -26,7 +26,7 @@ from opsconsole.help import HelpScreen, binding_groups
 from opsconsole.hub import Hub
 from opsconsole.sources.base import FLEET_PREFIX, Source
 from opsconsole.sources.containers import ContainerControl
-from opsconsole.sources.events import Event, SourceHealth, SourceStatus
+from opsconsole.sources.events import Event, ReplayRestart, SourceHealth, SourceStatus
 from opsconsole.sources.threshold_alerts import ThresholdAlerts
 from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME
 from opsconsole.themes.loader import load_user_themes
@@ -322,6 +322,16 @@ class OpsConsoleApp(App[int]):
     def deliver(self, batch: Sequence[Event]) -> None:
         """Hand one batch of events to every pane on the main screen (this host's events only,
         but for the fleet panes), and a fleet host's to its screen when one is open."""
+        restarts = [i for i, event in enumerate(batch) if isinstance(event, ReplayRestart)]
+        if restarts:
+            # A replay seeking back gives everything again from its start: what came before
+            # the restart is forgotten, so nothing shows twice and the clock goes back.
+            batch = batch[restarts[-1] + 1 :]
+            self._stream_time = 0.0
+            if self._early is not None:
+                self._early.clear()
+            for pane in self._panes or self.screen_stack[0].query(EventPane):
+                pane.reset()
         # The hub's own status events carry the wall clock, not the recording's: not counted.
         self._stream_time = max(
             (event.ts for event in batch if not isinstance(event, SourceStatus | SourceHealth)),

@@ -233,6 +233,13 @@ class AlertsPane(LinkTablePane):
         super().__init__(COLUMNS, **options)
         self.entries: dict[str, AlertEntry] = {}
         """Every alert kept, by ``entry_key``."""
+        self._acked_before_reset: set[str] = set()
+        """Keys the engineer had acknowledged when a replay started over: acked again."""
+
+    def reset(self) -> None:
+        self._acked_before_reset |= {key for key, entry in self.entries.items() if entry.acked}
+        self.entries.clear()
+        self._stale = True
 
     # -- the model --------------------------------------------------------------------------
 
@@ -252,7 +259,8 @@ class AlertsPane(LinkTablePane):
         if entry is None:
             if len(self.entries) >= MAX_ALERTS:
                 self._evict()
-            self.entries[key] = AlertEntry(alert=alert, first=alert.ts)
+            acked = key in self._acked_before_reset
+            self.entries[key] = AlertEntry(alert=alert, first=alert.ts, acked=acked)
             return
         if entry.alert.resolved and not alert.resolved:
             # Firing again after it resolved: a new episode, to be looked at again.

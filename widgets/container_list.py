@@ -294,6 +294,12 @@ class ContainerListPane(EventPane, FilteredTable[ContainerInfo]):
             # brings (within half a second) does, so a crash loop's flood costs no redraws.
         return changed
 
+    def reset(self) -> None:
+        # Emptied in place: an open stats screen holds its container's history.
+        for history in self._history.values():
+            history.clear()
+        self._stats.clear()
+
     def _forget_gone(self, snapshot: ContainerList) -> None:
         """Drop the stats and history of containers no longer listed: memory stays bounded."""
         ids = {info.id for info in snapshot.containers}

@@ -314,6 +314,9 @@ class HostPane(EventPane):
                 changed = True
         return changed
 
+    def reset(self) -> None:
+        self.model = HostHistory(self.model.maxlen)
+
 
 class _Cell(NamedTuple):
     """One figure of the overview as drawn: its key, label, reading and history copy."""

@@ -209,6 +209,12 @@ class PatternsPane(EventPane):
                 added += self._group(event, None)
         return added > 0
 
+    def reset(self) -> None:
+        with self._lock:
+            self.grouper = PatternGrouper(self.grouper.config)
+            self._latest = 0.0
+        self._stale = True
+
     def set_moment(self, moment: float | None) -> None:
         """Mark patterns first seen after ``moment`` as new (None: none are)."""
         self.moment = moment

@@ -57,5 +57,10 @@ class EventPane(Widget):
         """Bring the display up to date with the model."""
         raise NotImplementedError
 
+    def reset(self) -> None:
+        """Forget what the stream gave: a replay is starting over, to seek back, and gives it
+        all again. Panes that keep only the latest of everything need do nothing; panes that
+        keep history or counts drop them (what the engineer did, such as an ack, stays)."""
+
     def watch_frozen(self) -> None:
         self.show_if_due()

@@ -98,6 +98,11 @@ class TopicTree(LinkTablePane):
         yield from super().compose()
         yield self._detail
 
+    def reset(self) -> None:
+        self.topics.clear()
+        self.messages = 0
+        self._stale = True
+
     def collect(self, events: Sequence[Event]) -> bool:
         changed = False
         for event in events:
