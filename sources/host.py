@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Final, TypeVar
@@ -233,6 +233,8 @@ class HostSampler:
         self._guard = StatvfsGuard(statvfs_timeout)
         self._mounts = MountTable()
         self._previous: _Counters | None = None
+        self._carriers: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+        """The interface names last seen, and which of them make the total."""
 
     def sample(self) -> tuple[HostSample, list[str]]:
         """One sample, and the figure groups that were not available (with reasons)."""
@@ -271,13 +273,14 @@ class HostSampler:
         interfaces: tuple[NetRate, ...] = ()
         rx_bps = tx_bps = None
         if net is not None and previous is not None and previous.net is not None and elapsed:
+            carriers = self._carriers_of(frozenset(net))
             interfaces = tuple(
-                _net_rate(name, counters, previous.net[name], elapsed)
+                _net_rate(name, counters, previous.net[name], elapsed, name in carriers)
                 for name, counters in sorted(net.items())
                 if name in previous.net
             )
-            rx_bps = sum(i.rx_bps for i in interfaces)
-            tx_bps = sum(i.tx_bps for i in interfaces)
+            rx_bps = sum(i.rx_bps for i in interfaces if i.in_total)
+            tx_bps = sum(i.tx_bps for i in interfaces if i.in_total)
 
         boot_time = figures.read("boot time", psutil.boot_time)
         cpu_count = figures.read("CPU count", psutil.cpu_count)
@@ -309,6 +312,12 @@ class HostSampler:
             cgroup=cgroup,
         )
         return sample, figures.missing + [f"no answer from {mount}" for mount in hung]
+
+    def _carriers_of(self, names: frozenset[str]) -> frozenset[str]:
+        """``carrier_interfaces`` of ``names``, looked up again only when they change."""
+        if names != self._carriers[0]:
+            self._carriers = (names, carrier_interfaces(names))
+        return self._carriers[1]
 
     def _disk_usage(self) -> tuple[tuple[DiskUsage, ...], list[str]]:
         """Usage of each real filesystem, once per device; and the mounts that did not answer."""
@@ -364,14 +373,34 @@ def _load_average() -> tuple[float, float, float]:
     return (one, five, fifteen)
 
 
-def _net_rate(name: str, now: Any, before: Any, elapsed: float) -> NetRate:
+def _net_rate(name: str, now: Any, before: Any, elapsed: float, in_total: bool) -> NetRate:
     return NetRate(
         name=safe_text(name),
         rx_bps=_rate(now.bytes_recv, before.bytes_recv, elapsed),
         tx_bps=_rate(now.bytes_sent, before.bytes_sent, elapsed),
         errors=max(0, now.errin + now.errout - before.errin - before.errout),
         drops=max(0, now.dropin + now.dropout - before.dropin - before.dropout),
+        in_total=in_total,
     )
+
+
+SYS_CLASS_NET: Final = Path("/sys/class/net")
+
+
+def carrier_interfaces(names: Iterable[str], sysfs: Path = SYS_CLASS_NET) -> frozenset[str]:
+    """The interfaces whose traffic makes the host's network total.
+
+    On its way out, a container's traffic crosses its veth, a bridge, then the NIC (and an ifb
+    mirror of the NIC where traffic is shaped): a plain sum counts it two to four times. The
+    total is the interfaces with a device behind them (physical or virtio NICs); where none
+    has one (inside a container), every interface not enslaved to another (a bridge or bond
+    port), as each then carries traffic of its own.
+    """
+    names = list(names)
+    with_device = frozenset(name for name in names if (sysfs / name / "device").exists())
+    if with_device:
+        return with_device
+    return frozenset(name for name in names if not (sysfs / name / "master").exists())
 
 
 class HostSource:

@@ -7,9 +7,10 @@ import asyncio
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,14 @@ import pytest
 
 from opsconsole.sources.base import Source
 from opsconsole.sources.events import Event, HostSample, ProcessTable, SourceHealth
-from opsconsole.sources.host import PSEUDO_FILESYSTEMS, HostSource, MountTable, StatvfsGuard
+from opsconsole.sources.host import (
+    PSEUDO_FILESYSTEMS,
+    HostSampler,
+    HostSource,
+    MountTable,
+    StatvfsGuard,
+    carrier_interfaces,
+)
 
 
 async def take(
@@ -95,7 +103,8 @@ async def test_samples_of_this_host(opened: Callable[..., Any]) -> None:
     assert second.net_rx_bps is not None and second.net_tx_bps is not None
     names = {interface.name for interface in second.interfaces}
     assert names == set(psutil.net_io_counters(pernic=True)) - {"lo"}
-    assert second.net_rx_bps == pytest.approx(sum(i.rx_bps for i in second.interfaces))
+    counted = [i for i in second.interfaces if i.in_total]
+    assert second.net_rx_bps == pytest.approx(sum(i.rx_bps for i in counted))
     assert second.ts - first.ts == pytest.approx(0.3, abs=0.1)
 
 
@@ -265,3 +274,87 @@ def test_mount_table_is_listed_again_only_after_a_mount_or_unmount(tmp_path: Pat
     finally:
         subprocess.run(["umount", str(target)], check=True)
     assert str(target) not in {part.mountpoint for part in table.partitions()}
+
+
+# -- the network total --------------------------------------------------------------------
+
+
+@pytest.fixture
+def bridged_namespace() -> Iterator[str]:
+    """A bridge on this host with a veth port whose peer is in a network namespace: the shape
+    of a container host. Yields the namespace's name."""
+    netns, bridge, port, peer = "ocnet", "ocbr0", "ocveth0", "ocveth1"
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    ip("netns", "add", netns)
+    try:
+        ip("link", "add", bridge, "type", "bridge")
+        ip("link", "add", port, "type", "veth", "peer", "name", peer)
+        ip("link", "set", port, "master", bridge)
+        ip("link", "set", peer, "netns", netns)
+        ip("addr", "add", "10.254.7.1/30", "dev", bridge)
+        ip("link", "set", bridge, "up")
+        ip("link", "set", port, "up")
+        ip("-n", netns, "addr", "add", "10.254.7.2/30", "dev", peer)
+        ip("-n", netns, "link", "set", peer, "up")
+        yield netns
+    finally:
+        for link in (port, bridge):
+            subprocess.run(["ip", "link", "del", link], capture_output=True)
+        subprocess.run(["ip", "netns", "del", netns], capture_output=True)
+
+
+def test_network_total_counts_container_traffic_once(bridged_namespace: str) -> None:
+    # Traffic to a "container" crosses the bridge and its port: both show it, the total
+    # (the host's NICs) does not count it again.
+    sampler = HostSampler(host="h")
+    sampler.sample()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        for _ in range(500):
+            udp.sendto(b"x" * 1000, ("10.254.7.2", 9))
+    sample, _ = sampler.sample()
+    by_name = {interface.name: interface for interface in sample.interfaces}
+    assert by_name["ocbr0"].tx_bps > 0 and by_name["ocveth0"].tx_bps > 0
+    assert not by_name["ocbr0"].in_total and not by_name["ocveth0"].in_total
+    counted = [interface for interface in sample.interfaces if interface.in_total]
+    assert counted, "no interface makes the total"
+    assert sample.net_tx_bps == pytest.approx(sum(i.tx_bps for i in counted))
+    # Inside the namespace no interface has a device behind it: the veth is the total.
+    inside = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            bridged_namespace,
+            sys.executable,
+            "-c",
+            "import psutil; from opsconsole.sources.host import carrier_interfaces; "
+            "print(sorted(carrier_interfaces(set(psutil.net_io_counters(pernic=True)) - {'lo'})))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert inside.stdout.strip() == "['ocveth1']"
+
+
+def test_interfaces_enslaved_or_without_device_are_left_out_of_the_total(tmp_path: Path) -> None:
+    # The shapes sysfs gives; the real kernel's is tested above.
+    for name, links in {
+        "eth0": ("device",),
+        "ifb0": (),
+        "docker0": ("bridge",),
+        "veth1a2b": ("master",),
+        "bond0": (),
+        "eno1": ("device", "master"),
+    }.items():
+        (tmp_path / name).mkdir()
+        for link in links:
+            (tmp_path / name / link).mkdir()
+    names = ["eth0", "ifb0", "docker0", "veth1a2b", "bond0", "eno1"]
+    assert carrier_interfaces(names, tmp_path) == {"eth0", "eno1"}
+    # In a container: no devices, so every interface that is not a port of another.
+    without_devices = ["ifb0", "docker0", "veth1a2b", "bond0"]
+    assert carrier_interfaces(without_devices, tmp_path) == {"ifb0", "docker0", "bond0"}

@@ -384,6 +384,12 @@ async def test_detail_shows_every_core_disk_and_interface() -> None:
         text = drawn(pane)
         assert "eth0" not in text
         assert "veth9" in text and "drop 3!" in text
+        feed(
+            pane,
+            host_sample(2, interfaces=(NetRate(name="br0", rx_bps=1, tx_bps=1, in_total=False),)),
+        )
+        await pilot.pause()
+        assert "Network · total without br0" in drawn(pane)
 
 
 async def test_detail_cgroup_section_and_missing_figures() -> None:

@@ -74,6 +74,7 @@ class HostDetail(HostPane, can_focus=True):
         self._disk_write = _tall("WRITE", "disk-write")
         self._net_rx = _tall("RX", "net-rx")
         self._net_tx = _tall("TX", "net-tx")
+        self._network_title = Static("Network", classes="section", markup=False)
         self._interfaces = Vertical(id="interfaces")
         self._interface_metrics: dict[str, Metric] = {}
         self._cgroup_title = Static("Cgroup", classes="section")
@@ -99,7 +100,7 @@ class HostDetail(HostPane, can_focus=True):
         yield from (self._memory, self._swap)
         yield Static("Disks", classes="section")
         yield from (self._disks, self._disk_read, self._disk_write)
-        yield Static("Network", classes="section")
+        yield self._network_title
         yield from (self._net_rx, self._net_tx, self._interfaces)
         yield from self._cgroup_widgets
 
@@ -136,6 +137,10 @@ class HostDetail(HostPane, can_focus=True):
 
     def _show_interfaces(self, interfaces: Sequence[NetRate]) -> None:
         """One metric per interface; added and removed as interfaces come and go."""
+        left_out = sorted(interface.name for interface in interfaces if not interface.in_total)
+        # Which interfaces the RX/TX totals leave out: bridges, their ports, mirrors.
+        named = ", ".join(left_out[:4]) + (f" +{len(left_out) - 4}" if len(left_out) > 4 else "")
+        self._network_title.update(f"Network · total without {named}" if left_out else "Network")
         present = {interface.name for interface in interfaces}
         for name in self._interface_metrics.keys() - present:
             self._interface_metrics.pop(name).remove()
