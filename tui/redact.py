@@ -29,6 +29,11 @@ _SECRET_WORDS = (
     r"|private[_-]?key|credentials?)"
 )
 
+# A package and its architecture (``passwd:amd64`` in dpkg and apt logs) is not a password.
+_DEBIAN_ARCHITECTURE = (
+    r"(?:amd64|arm64|armhf|armel|i386|all|ppc64el|s390x|mips64el|riscv64)(?![A-Za-z0-9_.-])"
+)
+
 # One alternation, scanned once; the group that matched names the kind. Order matters where two
 # could start at the same place: the specific kinds come before the generic key=value.
 _RULES: tuple[tuple[str, str], ...] = (
@@ -49,7 +54,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     (
         "key_value",
         r"(?i:(?P<kv>\b[A-Za-z0-9_.-]*" + _SECRET_WORDS + r"[A-Za-z0-9_.-]*[\"']?\s*[=:]\s*))"
-        r"(?!" + re.escape(MASK) + r")" + _VALUE,
+        r"(?!" + re.escape(MASK) + r"|" + _DEBIAN_ARCHITECTURE + r")" + _VALUE,
     ),
 )
 _PATTERN = re.compile("|".join(f"(?P<{kind}>{rule})" for kind, rule in _RULES), re.DOTALL)

@@ -130,6 +130,15 @@ def test_no_redact_keeps_secrets_and_says_so(tmp_path: Path, store: Path) -> Non
     assert ENV_SECRET.encode() in everything and b"AKIAIOSFODNN7EXAMPLE" in everything
 
 
+def test_a_package_architecture_is_not_a_password() -> None:
+    # dpkg and apt log "passwd:amd64"; a password after a colon is still masked.
+    redactor = Redactor()
+    line = "2026-11-24 11:20:36 status unpacked passwd:amd64 1:4.13+dfsg1-1+deb12u1"
+    assert redactor.text(line, "dpkg.log") == line
+    assert MASK in redactor.text("login password:amd64secret", "app.log")
+    assert redactor.report() == {"app.log": {"key_value": 1}}
+
+
 def test_redaction_keeps_json_valid_and_is_idempotent() -> None:
     redactor = Redactor()
     once = redactor.json_bytes(b'{"msg": "token=abc123xyz", "password": "p"}', "x.jsonl")
