@@ -193,12 +193,11 @@ def open_and_search(
             pane.tmux("send-keys", "-t", "b", "g")
             time.sleep(0.5)
             pane.tmux("send-keys", "-t", "b", "/")
-            time.sleep(0.3)  # the prompt opens; the clock starts with the search itself
-            start = time.monotonic()
-            pane.tmux("send-keys", "-t", "b", middle, "Enter")
-            while middle not in pane.screen() or (
-                name.startswith("ops") and "line 1/" in pane.screen()
-            ):
+            start = enter(pane, middle)
+            while True:
+                screen = pane.screen()  # one capture a round: each costs a tmux client
+                if middle in screen and not (name.startswith("ops") and "line 1/" in screen):
+                    break
                 if time.monotonic() - start > 120:
                     raise TimeoutError("search")
                 time.sleep(0.01)
@@ -213,6 +212,20 @@ def open_and_search(
     return result
 
 
+def enter(pane: Pane, text: str) -> float:
+    """Type ``text`` into the prompt just opened, then press Enter: the moment it was pressed.
+
+    The clock starts at Enter, as a user waits from there: typing the text (a tmux client, then
+    a key event per character in the program) is not part of the search.
+    """
+    time.sleep(0.3)  # the prompt opens
+    pane.tmux("send-keys", "-t", "b", "-l", text)
+    time.sleep(0.3)
+    start = time.monotonic()
+    pane.tmux("send-keys", "-t", "b", "Enter")
+    return start
+
+
 def whole_file_search_and_filter(pane: Pane) -> dict[str, float | str]:
     """Ours only: a search for a lower-case word that is nowhere (so through the whole file,
     case-insensitive), then a filter keeping every line, and the anonymous memory after it."""
@@ -220,15 +233,11 @@ def whole_file_search_and_filter(pane: Pane) -> dict[str, float | str]:
     pane.tmux("send-keys", "-t", "b", "g")
     time.sleep(0.5)
     pane.tmux("send-keys", "-t", "b", "/")
-    time.sleep(0.3)
-    start = time.monotonic()
-    pane.tmux("send-keys", "-t", "b", "timeout", "Enter")
+    start = enter(pane, "timeout")
     pane.wait("No more matches", 120)
     result["absent_word_s"] = round(time.monotonic() - start, 3)
     pane.tmux("send-keys", "-t", "b", "&")
-    time.sleep(0.3)
-    start = time.monotonic()
-    pane.tmux("send-keys", "-t", "b", "request", "Enter")
+    start = enter(pane, "request")
     pane.wait("filter: request", 30)
     while "filtering" in pane.screen():
         if time.monotonic() - start > 300:
@@ -246,32 +255,46 @@ def follow(
     seconds: float,
     folder: Path,
     environment: tuple[str, ...] = (),
+    merged: bool = False,
 ) -> dict[str, float | str]:
-    path = folder / f"follow-{name.replace(' ', '-')}-{rate}.log"
-    path.write_text("start\n")
-    pane = Pane([*argv, str(path)], environment)
+    """Follow a file appended at ``rate`` lines/s; ``merged``: two files, each appended at
+    half the rate, in one merged view (opened with ``M``)."""
+    paths = [
+        folder / f"follow-{name.replace(' ', '-')}-{rate}-{which}.log"
+        for which in range(2 if merged else 1)
+    ]
+    for path in paths:
+        path.write_text("start\n")
+    pane = Pane([*argv, *map(str, paths)], environment)
     try:
         pane.wait("start", 30)
+        if merged:
+            pane.tmux("send-keys", "-t", "b", "M")
+            pane.wait(" + ", 30)
         time.sleep(1)
         cpu0 = pane.cpu_seconds()
         stop = threading.Event()
         written = [0]
 
         def writer() -> None:
-            with path.open("a") as out:
-                begin = time.monotonic()
-                while not stop.is_set():
-                    due = int((time.monotonic() - begin) * rate)
-                    if due > written[0]:
+            outs = [path.open("a") for path in paths]
+            begin = time.monotonic()
+            while not stop.is_set():
+                due = int((time.monotonic() - begin) * rate)
+                if due > written[0]:
+                    for which, out in enumerate(outs):  # line n goes to file n % files
                         out.write(
                             "".join(
                                 LINE.format(m=0, s=0, h=0, p=1, n=n, level="INFO", k=n, ms=1)
                                 for n in range(written[0], due)
+                                if n % len(outs) == which
                             )
                         )
                         out.flush()
-                        written[0] = due
-                    time.sleep(0.01)
+                    written[0] = due
+                time.sleep(0.01)
+            for out in outs:
+                out.close()
 
         thread = threading.Thread(target=writer)
         thread.start()
@@ -279,7 +302,9 @@ def follow(
         stop.set()
         thread.join()
         end = time.monotonic()
-        last = f"request {written[0] - 1:010d}"
+        # Merged, lines of the same second are ordered by file, so the last line written
+        # need not be the last shown: the title's line count tells when all are in.
+        last = f"/{written[0] + 2:,} " if merged else f"request {written[0] - 1:010d}"
         try:
             lag = pane.wait(last, 60)
         except TimeoutError:
@@ -293,7 +318,8 @@ def follow(
         }
     finally:
         pane.close()
-        path.unlink(missing_ok=True)
+        for path in paths:
+            path.unlink(missing_ok=True)
 
 
 def main() -> int:
@@ -312,6 +338,9 @@ def main() -> int:
         "--repeat", type=int, default=1, help="open and search N times, keep the best"
     )
     parser.add_argument("--before", type=Path, help="a tree with an older opsconsole package")
+    parser.add_argument(
+        "--merge", action="store_true", help="also follow two files merged (M) in opsconsole"
+    )
     args = parser.parse_args()
     opsconsole = [sys.executable, "-m", "opsconsole", "logs"]  # what `opsconsole logs` runs
     path = (
@@ -355,6 +384,8 @@ def main() -> int:
             flush=True,
         )
     followers: dict[str, tuple[list[str], tuple[str, ...]]] = {"opsconsole": (opsconsole, ())}
+    if args.merge:
+        followers["ops merged"] = (opsconsole, ())
     if args.before:
         followers["ops before"] = (opsconsole, (f"PYTHONPATH={args.before}",))
     followers["tail -f"] = (["tail", "-f"], ())
@@ -370,7 +401,15 @@ def main() -> int:
             for name, (argv, environment) in followers.items():
                 if args.only and name not in args.only:
                     continue
-                result = follow(name, argv, rate, args.follow_seconds, folder, environment)
+                result = follow(
+                    name,
+                    argv,
+                    rate,
+                    args.follow_seconds,
+                    folder,
+                    environment,
+                    merged=name == "ops merged",
+                )
                 print(
                     f"  {rate:>6}/s {name:<12} cpu {result['cpu_s']:>6} s  "
                     f"lag {result['lag_s']:>6} s  ({result['lines']:,} lines)",

@@ -33,7 +33,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--journal", action="store_true", help="follow journald (journalctl -o json --follow)"
     )
     parser.add_argument("-u", "--unit", metavar="UNIT", help="journald: only this unit")
-    parser.add_argument("--journal-file", metavar="PATH", help="journald: read this journal file")
+    parser.add_argument(
+        "--journal-file",
+        metavar="PATH",
+        help="journald: read this journal file (a copy, a sosreport's), followed every second",
+    )
     parser.add_argument(
         "--lines", metavar="N", type=int, default=200_000, help="lines a stream keeps (200000)"
     )
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace, theme: str | None = None) -> int:
         JournalStream,
         RingDocument,
         follow_fd,
-        journal_command,
+        journal_stream,
     )
     from opsconsole.widgets.log_view import open_documents
 
@@ -84,9 +88,7 @@ def run(args: argparse.Namespace, theme: str | None = None) -> int:
     journal: JournalStream | None = None
     if args.journal or args.unit or args.journal_file:
         stream = RingDocument(f"journal:{args.unit or args.journal_file or 'all'}", args.lines)
-        journal = JournalStream(
-            stream, journal_command(args.unit, file=args.journal_file, follow=True)
-        )
+        journal = journal_stream(stream, args.unit, args.journal_file)
         journal.start()
         documents.append(stream)
     if not documents:

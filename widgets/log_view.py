@@ -11,7 +11,6 @@ trace, and the level histogram; the ``logs`` command and the console's Logs tab 
 from __future__ import annotations
 
 import bisect
-import json
 import re
 import threading
 import time
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -34,14 +33,17 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import AwaitMount
 from textual.widgets import Input, Static
 
-from opsconsole.sources.events import Event, LogLines
 from opsconsole.sources.log_index import ByteSearch, DocLine, Document, FileDocument
 from opsconsole.sources.log_levels import Level, LineInfo, Stamp, analyse, parse_timestamp
-from opsconsole.sources.log_sources import RingDocument, feed_log_lines
+from opsconsole.sources.log_sources import MergedDocument, RingDocument, feed_log_lines
 from opsconsole.sources.text import safe_text
 from opsconsole.widgets.pane import EventPane
+
+if TYPE_CHECKING:  # events import msgspec: kept off the start of ``opsconsole logs FILE``
+    from opsconsole.sources.events import Event, LogLines
 
 FRAME = 0.1
 """Seconds between two looks at the documents for new lines: one redraw per frame at most."""
@@ -50,8 +52,6 @@ FLOOD_FRAME = 0.25
 too fast to read either way, and each such redraw costs a whole screen's repaint."""
 COPY_LIMIT = 10_000
 """Lines one copy takes at most (OSC 52 payloads are limited by terminals anyway)."""
-MERGE_LIMIT = 1_000_000
-"""Lines a merged view holds at most."""
 SHOWN_CHARS = 4096
 """Characters of a line drawn; the rest is said to be cut (horizontal scroll stops there)."""
 TIME_MODES = ("raw", "utc", "local", "hidden")
@@ -278,69 +278,6 @@ class FilteredDocument:
         return number + 1 if number >= start and base.line_count > start else start
 
 
-class MergedDocument:
-    """Several documents as one, ordered by each line's time (lines without one keep their
-    place after the line before them). Built once, in a thread, up to ``MERGE_LIMIT`` lines."""
-
-    def __init__(self, documents: Sequence[Document]) -> None:
-        self.documents = list(documents)
-        self.name = " + ".join(document.name for document in documents)
-        self.generation = 0
-        self._order: list[tuple[float, int, int]] = []
-        self.done = False
-        self.truncated = False
-        threading.Thread(target=self._build, name="log-merge", daemon=True).start()
-
-    def _build(self) -> None:
-        order: list[tuple[float, int, int]] = []
-        for which, document in enumerate(self.documents):
-            if isinstance(document, FileDocument):
-                document.start()
-                document.index.wait()  # merged lines need exact numbers
-            last = 0.0
-            for number, line in document.lines(0):
-                if len(order) >= MERGE_LIMIT:
-                    self.truncated = True
-                    break
-                ts = line.ts
-                if ts is None:
-                    stamp = analyse(line.text).stamp
-                    ts = stamp.ts if stamp else last
-                last = ts
-                order.append((ts, which, number))
-        order.sort()
-        self._order = order
-        self.done = True
-
-    @property
-    def line_count(self) -> int:
-        """Lines merged (0 until the merge is built)."""
-        return len(self._order)
-
-    def line(self, index: int) -> DocLine:
-        """Line ``index``, its origin set to the document it came from."""
-        if not 0 <= index < len(self._order):
-            return DocLine("", marker=True)
-        _, which, number = self._order[index]
-        document = self.documents[which]
-        return document.line(number)._replace(origin=Path(document.name).name or document.name)
-
-    def lines(self, start: int) -> Iterator[tuple[int, DocLine]]:
-        """Merged lines from ``start`` on."""
-        for index in range(start, len(self._order)):
-            yield index, self.line(index)
-
-    def status(self) -> str:
-        """``merging`` until built; says so when the limit cut it short."""
-        if not self.done:
-            return "merging"
-        return f"first {MERGE_LIMIT:,} lines only" if self.truncated else ""
-
-    def take_notices(self) -> list[str]:
-        """Notices of every merged document."""
-        return [notice for document in self.documents for notice in document.take_notices()]
-
-
 # --- the view -------------------------------------------------------------------------------
 
 
@@ -352,6 +289,8 @@ def _format_time(ts: float, mode: str) -> str:
 
 
 def _json_fields(fields: dict[str, Any]) -> str:
+    import json  # here, not at the top: 2 ms that a log without JSON never needs
+
     message = next(
         (fields[key] for key in ("msg", "message", "MESSAGE") if isinstance(fields.get(key), str)),
         None,
@@ -525,6 +464,8 @@ class LogView(ScrollView, can_focus=True):
     def set_document(self, document: Document) -> None:
         """Show another document (another file, a merge); filters and search are kept."""
         self._stop_filter()
+        if isinstance(self.base, MergedDocument) and self.base is not document:
+            self.base.close()  # a merge left behind stops following its documents
         self.base = document
         self._start_documents()
         self.bookmarks.clear()
@@ -996,6 +937,8 @@ class LogView(ScrollView, can_focus=True):
             if self.json_mode == "fields":
                 text = _json_fields(info.fields)
             else:
+                import json
+
                 pretty = json.dumps(info.fields, indent=2, ensure_ascii=False).splitlines()
                 text, extra = pretty[0], pretty[1:]
         if stamp is not None and self.time_mode != "raw":
@@ -1164,14 +1107,11 @@ class LogPane(Vertical):
         self._prompt = ""
         self._title = ""
         self._streams: dict[str, RingDocument] = {}
+        self._hidden: AwaitMount | None = None
 
     def compose(self) -> ComposeResult:
-        from opsconsole.widgets.log_histogram import LogHistogram
-
         yield Static(id="log-title", markup=False)
         yield LogView(self.documents[0] if self.documents else self._placeholder, id="log-view")
-        yield LogHistogram(id="log-histogram")
-        yield Input(id="log-prompt")
 
     @property
     def view(self) -> LogView:
@@ -1181,6 +1121,17 @@ class LogPane(Vertical):
     def on_mount(self) -> None:
         self.view.on_change = self._update_title
         self._update_title()
+        # The histogram and the prompt stay hidden until asked for: mounted after the first
+        # frame, their styles and widgets cost that frame nothing.
+        self.call_after_refresh(lambda: self.is_attached and self._mount_hidden())
+
+    def _mount_hidden(self) -> AwaitMount:
+        """Mount the histogram and the prompt (once); await the result to use them."""
+        if self._hidden is None:
+            from opsconsole.widgets.log_histogram import LogHistogram
+
+            self._hidden = self.mount(LogHistogram(id="log-histogram"), Input(id="log-prompt"))
+        return self._hidden
 
     def add_document(self, document: Document, *, show: bool = True) -> None:
         """Open another document, and show it (always, when nothing else was open)."""
@@ -1248,8 +1199,10 @@ class LogPane(Vertical):
             # One line of fixed height and full width: no layout needed, only a repaint.
             self.query_one("#log-title", Static).update(title, layout=False)
 
-    def action_prompt(self, kind: str) -> None:
+    async def action_prompt(self, kind: str) -> None:
         """Open the prompt for a search, a filter, a save or a trace."""
+        # A key pressed before the first frame ended: the keys after it wait for this.
+        await self._mount_hidden()
         prompt = self.query_one(Input)
         self._prompt = kind
         prompt.placeholder = self.PROMPTS[kind]
@@ -1269,7 +1222,8 @@ class LogPane(Vertical):
 
     def action_cancel(self) -> None:
         """Close the prompt and give the keys back to the view."""
-        self.query_one(Input).remove_class("-open")
+        for prompt in self.query(Input):
+            prompt.remove_class("-open")
         self.view.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -1313,10 +1267,11 @@ class LogPane(Vertical):
             return
         self.view.set_document(MergedDocument(self.documents))
 
-    def action_histogram(self) -> None:
+    async def action_histogram(self) -> None:
         """Show or hide the histogram of lines per level over time."""
         from opsconsole.widgets.log_histogram import LogHistogram
 
+        await self._mount_hidden()
         histogram = self.query_one(LogHistogram)
         histogram.toggle_class("-open")
         if histogram.has_class("-open"):
@@ -1376,6 +1331,8 @@ class LogsTab(EventPane):
 
     def collect(self, events: Sequence[Event]) -> bool:
         """Feed every LogLines batch to its stream; the view redraws itself once a frame."""
+        from opsconsole.sources.events import LogLines
+
         if not self.is_mounted:
             return False
         pane = self.pane

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from opsconsole.sources.events import Event
+if TYPE_CHECKING:
+    # Only a type here: `opsconsole logs` starts without loading the event definitions.
+    from opsconsole.sources.events import Event
 
 
 class EventPane(Widget):

@@ -372,3 +372,15 @@ async def test_logs_tab_takes_log_lines_from_the_event_stream(tmp_path: Path) ->
         await settle(pilot, view, lambda: shown(view)[0] == " web up")
         tab.open_paths([str(write_log(tmp_path, [b"from a file"]))])
         await settle(pilot, view, lambda: shown(view)[0] == " from a file")
+
+
+async def test_keys_typed_at_once_reach_the_prompt(tmp_path: Path) -> None:
+    # The prompt is mounted after the first frame: a search typed before then is not lost.
+    app = make_app(write_log(tmp_path, [b"one", b"needle two", b"three"]))
+    async with app.run_test(size=(80, 10)) as pilot:
+        await pilot.press("g", "slash", *"needle", "enter")
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.cursor == 1 and not view.busy)
+        assert "/needle" in title(app)
+        await pilot.press("H")  # the histogram, mounted with the prompt
+        assert app.query_one("#log-histogram").has_class("-open")
