@@ -11,6 +11,10 @@ FLEET_PREFIX: Final = "fleet:"
 """Start of the source id of every event another host's agent published (sources/fleet.py):
 panes about this host leave them out."""
 
+BUNDLE_LOGS_PREFIX: Final = "bundle-logs:"
+"""Start of the source id of a bundle's log files (sources/bundle_source.py): they are given
+once, outside the replay clock, so panes keep them when a replay starts over."""
+
 
 class SourceUnavailable(Exception):
     """The source cannot produce events now; the hub shows ``reason`` and tries again.

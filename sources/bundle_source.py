@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from opsconsole.sources.base import SourceUnavailable
+from opsconsole.sources.base import BUNDLE_LOGS_PREFIX, SourceUnavailable
 from opsconsole.sources.events import (
     Alert,
     ContainerChange,
@@ -332,7 +332,7 @@ class BundleLogsSource:
         """Done once the bundle is all out (an archive still extracting), if not yet."""
         self.host = host
         self.ts = ts
-        self.id = f"bundle-logs:{root.name}"
+        self.id = f"{BUNDLE_LOGS_PREFIX}{root.name}"
         self._closed = False
 
     async def open(self) -> None:

@@ -84,6 +84,18 @@ class RingDocument:
                     self._head = (self._head + 1) % capacity
                     self.evicted += 1
 
+    def clear(self) -> None:
+        """Drop every line, to be given them again (a replay starting over): views and merges
+        see a new generation and start afresh."""
+        with self._lock:
+            self._buffer = []
+            self._head = 0
+            self.evicted = 0
+            self.appended = 0
+            self.generation += 1
+            self.ended = False
+            self._notices.clear()
+
     def append_text(self, texts: Iterable[str], origin: str = "") -> None:
         """Add plain text lines."""
         self.append(DocLine(text, origin=origin) for text in texts)

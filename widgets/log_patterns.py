@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from opsconsole.sources.base import BUNDLE_LOGS_PREFIX
 from opsconsole.sources.events import Event, LogLines
 from opsconsole.sources.log_levels import Level, detect_level
 from opsconsole.sources.log_patterns import Pattern, PatternGrouper
@@ -143,6 +144,8 @@ class PatternsPane(EventPane):
         """Held while the grouper changes or is read: lines may come from a worker thread."""
         self._latest = 0.0
         """Time of the newest line, the right end of every sparkline."""
+        self._kept: list[LogLines] = []
+        """Batches a replay starting over does not give again (a bundle's log files)."""
         self._table = RowTable(COLUMNS)
         self._status = Static(id="status", markup=False)
 
@@ -207,12 +210,17 @@ class PatternsPane(EventPane):
         for event in events:
             if isinstance(event, LogLines):
                 added += self._group(event, None)
+                if event.source.startswith(BUNDLE_LOGS_PREFIX):
+                    self._kept.append(event)
         return added > 0
 
     def reset(self) -> None:
         with self._lock:
             self.grouper = PatternGrouper(self.grouper.config)
             self._latest = 0.0
+        # A bundle's log files are not given again: their lines are grouped anew.
+        for batch in self._kept:
+            self._group(batch, None)
         self._stale = True
 
     def set_moment(self, moment: float | None) -> None:

@@ -16,7 +16,7 @@ import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from textual.strip import Strip
 from textual.widget import AwaitMount
 from textual.widgets import Input, Static
 
+from opsconsole.sources.base import BUNDLE_LOGS_PREFIX
 from opsconsole.sources.log_index import ByteSearch, DocLine, Document, FileDocument
 from opsconsole.sources.log_levels import Level, LineInfo, Stamp, analyse, parse_timestamp
 from opsconsole.sources.log_sources import MergedDocument, RingDocument, feed_log_lines
@@ -1141,6 +1142,12 @@ class LogPane(Vertical):
             self.view.set_document(document)
         self._update_title()
 
+    def clear_streams(self, keep: Set[str] = frozenset()) -> None:
+        """Empty every stream's document but those in ``keep``; files are left as they are."""
+        for name, document in self._streams.items():
+            if name not in keep:
+                document.clear()
+
     def stream(self, stream: str) -> RingDocument:
         """The document of stream ``stream`` (a LogLines ``stream`` id), opened if new."""
         document = self._streams.get(stream)
@@ -1320,6 +1327,8 @@ class LogsTab(EventPane):
     ) -> None:
         super().__init__(id=id, classes=classes)
         self._documents = list(documents)
+        self._kept_streams: set[str] = set()
+        """Streams a replay starting over does not give again (a bundle's log files)."""
 
     def compose(self) -> ComposeResult:
         yield LogPane(self._documents, id="logs-pane")
@@ -1339,7 +1348,12 @@ class LogsTab(EventPane):
         for event in events:
             if isinstance(event, LogLines):
                 pane.feed(event)
+                if event.source.startswith(BUNDLE_LOGS_PREFIX):
+                    self._kept_streams.add(event.stream)
         return False
+
+    def reset(self) -> None:
+        self.pane.clear_streams(keep=self._kept_streams)
 
     def show(self) -> None:
         """Nothing to do: the log view takes new lines on its own frame timer."""
