@@ -2,7 +2,7 @@
 
 A Drain-style grouper (He et al., ICWS 2017: a tree keyed by token count and the leading words,
 then word-by-word similarity against the templates in the leaf), written here rather than used
-from drain3, for what ``bench/pattern_accuracy.py`` measures on real logs of seven kinds:
+from drain3, for what ``bench/pattern_accuracy.py`` measures on thirteen real logs of many kinds:
 
 - speed: drain3 costs about 15 microseconds a line in pure Python. Here each word is masked once
   and remembered (a dict lookup the next time), and the masked line is looked up in a cache of
@@ -13,8 +13,10 @@ from drain3, for what ``bench/pattern_accuracy.py`` measures on real logs of sev
   weighs more than a different symbol; and a line whose variable part has another number of
   words (``... [preauth]``, an optional clause) joins the pattern whose fixed words it shares,
   as another shape of it, where Drain makes a new pattern for every length; a double-quoted
-  span of several words is one value (``"GET / HTTP/1.1"`` and ``"GARBAGE"``); a different
-  key (``mm_request_send:`` against ``send packet:``) is always another message.
+  span of several words is one value (``"logical replication launcher"``), but a request's
+  verb stays (``"GET <*>"``); a different key (``mm_request_send:`` against ``send
+  packet:``), verb or call site of a JSON line is always another message; a JSON line is
+  its message's words and its fields' names, the fields' values being values.
 
 Memory is bounded: at most ``max_patterns`` patterns (at the cap the least recently seen one
 is dropped to make room, counted in ``evicted``, and its id is never reused), caches of at most
@@ -42,7 +44,7 @@ MAX_CANDIDATES: Final = 32
 lengths): a flood of lines that match nothing costs a bounded time each, not one that grows
 with the patterns."""
 
-_CACHED_WORD: Final = 64
+_CACHED_WORD: Final = 256
 _CACHED_LINE: Final = 1000
 """Longest word and masked line the caches keep: caches full of huge lines would not be
 bounded memory."""
@@ -67,6 +69,8 @@ MASKS: Final[tuple[tuple[str, str], ...]] = (
     ),
     ("URL", r"\b[a-zA-Z][\w+.-]*://\S+"),
     ("path", r"(?<![\w/.])(?:~|\.{1,3})?/(?:[\w.@+~-]+/?)+"),
+    # The value of a key=value pair, quoted or not: rexec_argv[0]='-D', mode=fast.
+    ("value after =", r"(?<==)(?:'[^']*'|[^\s'=,;]+)"),
     ("hex", r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"),
     # A word that starts with a digit: numbers, times and dates (2026-11-24T11:26:59), durations
     # (12ms, 1h2m3s), sizes, IPv4 with a port, versions (1.2.3-4+deb12u1), pids in brackets or
@@ -83,31 +87,80 @@ Masks apply to each whitespace-separated word, so a time written as several word
 MASK_RE: Final = re.compile("|".join(f"(?:{regex})" for _, regex in MASKS))
 """Every mask as one regular expression: one pass masks a word."""
 
-_MAY_MASK: Final = frozenset("0123456789/:ABCDEFJMNOSTW")
+_MAY_MASK: Final = frozenset("0123456789/:=ABCDEFJMNOSTW")
 """Characters without which no mask matches a word (no digit, slash, colon or name of a month
 or day): most words of a line are checked with a set lookup instead of the regex."""
 
 
-QUOTED: Final = re.compile(r'(?<![^\s(\[{=:,])"[^"\s]*\s[^"]{0,500}"(?![^\s)\]},;:.])')
+QUOTED: Final = re.compile(r'"(?<![^\s(\[{=:,]")(?<!":")[^"\s]*\s[^"]{0,500}"(?![^\s)\]},;:.])')
 """A double-quoted span with a space in it: one value (``"%s"`` in the format) however many
 words it holds (``"GET /x HTTP/1.1"`` and ``"GARBAGE"``, ``"logical replication launcher"``),
 made one ``"<*>"`` before the line is split into words. The quotes must open and close a
 word (``key="a b"`` too), so that the end of one quoted word and the start of the next are not
-taken for a span. A quoted single word is left to the word masks: it may be a keyword."""
+taken for a span. A quoted single word is left to the word masks: it may be a keyword. The
+message field of a JSON line (``"msg":"..."``, see ``JSON_STRING``) is words, not a value."""
 
 QUOTED_VALUE: Final = '"' + WILDCARD + '"'
+_JSON_STRING: Final = '":' + QUOTED_VALUE
+_JSON_SCALAR: Final = '":' + WILDCARD
+
+
+_VERB: Final = re.compile(r'"([A-Z][A-Z_]+) ')
+"""A quoted span that starts with an upper-case keyword (``"GET /x HTTP/1.1"``, ``"SELECT
+..."``): a request or a command, whose verb is the event."""
+
+
+def _quoted_value(span: re.Match[str]) -> str:
+    verb = _VERB.match(span.group())
+    return f'"{verb.group(1)} {WILDCARD}"' if verb else QUOTED_VALUE
+
+
+MESSAGE_FIELDS: Final = ("msg", "message", "MESSAGE", "Message", "log")
+"""JSON fields that are the message (zap, logrus, bunyan, journald, Docker's ``log``): kept as
+words, as is ``caller`` (zap's call site); every other field's value is a value."""
+
+_KEPT: Final = "".join(f'(?<!"{key}":)' for key in (*MESSAGE_FIELDS, "caller"))
+JSON_STRING: Final = re.compile(rf'":{_KEPT}"(?:[^"\\]|\\.){{0,500}}"')
+"""A JSON field's value that is a string, with the colon before it (``":"value"``), but a
+kept field's. This and the next two start with a literal, which ``re`` finds fast, and are
+replaced by constants, which it does without a call back into Python per field."""
+JSON_SCALAR: Final = re.compile(rf'":{_KEPT}[-+\w.]+')
+"""A JSON field's value that is a number, ``true``, ``false`` or ``null``, with its colon."""
+JSON_MESSAGE: Final = re.compile(
+    '":"(?:' + "|".join(f'(?<="{key}":")' for key in MESSAGE_FIELDS) + ")"
+)
+"""Where a JSON message starts: its first word is made a word of its own there, not glued
+to the fields before it."""
+
+
+CALL_SITE: Final = re.compile(
+    r"\[(?:[^\s\[\]]|\[[^\s\[\]]{0,60}\]){1,200}?:([A-Za-z_$][\w$]*@\d+)\]"
+)
+"""A thread and the call site it logged from, as log4j's ``[%t:%C{1}@%L]`` writes them
+(``[QuorumPeer[myid=1]:Leader@588]``): the thread is a value, the call site a key."""
 
 
 def _unquote(line: str) -> str:
-    """``line`` cut to ``MAX_LINE`` with every quoted span of several words one value."""
+    """``line`` cut to ``MAX_LINE`` with every value of a JSON field but the message one
+    ``<*>`` and every other quoted span of several words one value, or its verb and one
+    value (``"GET <*>"``) when it starts with an upper-case keyword."""
     line = line[:MAX_LINE]
+    if "@" in line:
+        line = CALL_SITE.sub(_CALLER, line)
     if '"' in line:
-        line = QUOTED.sub(QUOTED_VALUE, line)
+        if '":' in line:
+            line = JSON_STRING.sub(_JSON_STRING, line)
+            line = JSON_MESSAGE.sub('":" ', JSON_SCALAR.sub(_JSON_SCALAR, line))
+        line = QUOTED.sub(_quoted_value, line)
     return line
 
 
 _VALUE: Final = re.compile(rf"[-+]?\d{_WORD}*")
 """A whole word that the number mask makes one ``<*>``."""
+
+
+_WRAPPING: Final = "[](){}<>\"',;"
+"""Characters around a value that are not part of it (none is in ``_WORD``)."""
 
 
 def _mask_word(word: str) -> str:
@@ -147,8 +200,12 @@ def mask(line: str) -> str:
     return " ".join(_mask_word(word) for word in _unquote(line).split())
 
 
-_SPAN: Final = r'"[^"]{0,500}"'
+_CALLER: Final = "[" + WILDCARD + r":\1]"
+_SPAN: Final = r'"(?:[^"\\]|\\.){0,500}"'
 """A quoted span in a template regex, as long as ``QUOTED`` takes one."""
+_SPAN_END: Final = WILDCARD + '"'
+_JSON_OPEN: Final = '":"'
+"""How the token before a JSON message's first word ends (``..."msg":"``)."""
 
 
 def template_regex(template: str) -> re.Pattern[str]:
@@ -161,8 +218,12 @@ def template_regex(template: str) -> re.Pattern[str]:
     repeats): the regex runs in time linear in the line, whatever the line (a 10 MB one too).
     """
     parts = []
-    for token in template.split():
-        if token == WILDCARD:
+    tokens = template.split()
+    for token in tokens:
+        if token == _SPAN_END:
+            # The rest of a span after its verb ("GET <*>").
+            parts.append(r'[^"]{0,500}"')
+        elif token == WILDCARD:
             # A span and what sticks to it ("...":), else one word.
             parts.append(rf"(?>{_SPAN}\S*+|\S++)")
         else:
@@ -172,7 +233,13 @@ def template_regex(template: str) -> re.Pattern[str]:
                     for quoted in token.split(QUOTED_VALUE)
                 )
             )
-    return re.compile(r"^\s*+" + r"\s++".join(parts) + r"\s*+$")
+    # A JSON message's first word follows its field's quote with no space (``JSON_MESSAGE``).
+    joined = "".join(
+        (r"\s*+" if index and tokens[index - 1].endswith(_JSON_OPEN) else r"\s++" if index else "")
+        + part
+        for index, part in enumerate(parts)
+    )
+    return re.compile(r"^\s*+" + joined + r"\s*+$")
 
 
 class _Shape:
@@ -183,7 +250,7 @@ class _Shape:
     def __init__(self, tokens: list[str], owner: Pattern, leaf: tuple[str, ...]) -> None:
         self.owner = owner
         self.leaf = leaf
-        self.constants = [token for token in tokens if WILDCARD not in token]
+        self.constants = _constants(tokens)
         self.tokens = tokens
         self.words = _kinds(tokens)
         """What each token is (see ``_kinds``), kept with them for the similarity."""
@@ -322,8 +389,9 @@ class PatternGrouper:
         self._patterns: dict[int, Pattern] = {}
         """Patterns by id, least recently seen first (moved to the end when seen)."""
         self._leaves: dict[tuple[str, ...], list[_Shape]] = {}
-        self._by_first: dict[str, list[_Shape]] = {}
-        """Shapes by their first fixed word, for lines whose length no shape has yet."""
+        self._by_first: dict[tuple[str, ...], list[_Shape]] = {}
+        """Shapes by their first two fixed words and by their first (see ``_firsts``), for
+        lines whose length no shape has yet."""
         self._branches: dict[tuple[str, ...], set[str]] = {}
         self._cache: dict[str, Pattern] = {}
         self._words: dict[str, str] = {}
@@ -379,8 +447,14 @@ class PatternGrouper:
 
     def _new_word(self, word: str) -> str:
         """``word`` masked, remembered for the next time (times repeat within a second)."""
-        # A number is the common case: one short regex instead of every mask.
-        masked = WILDCARD if _VALUE.fullmatch(word) else _mask_word(word)
+        # A number, bare or in brackets, quotes or parentheses ("[9207]", "(1.2.3)"), is the
+        # common case: one short regex instead of every mask, with the same result.
+        inner = word.lstrip(_WRAPPING)
+        value = inner.rstrip(_WRAPPING)
+        if value and _VALUE.fullmatch(value):
+            masked = word[: len(word) - len(inner)] + WILDCARD + inner[len(value) :]
+        else:
+            masked = _mask_word(word)
         if len(word) <= _CACHED_WORD:
             words = self._words
             if len(words) >= self.config.cache_size:
@@ -456,29 +530,36 @@ class PatternGrouper:
 
     def _other_length(self, tokens: list[str]) -> Pattern | None:
         """The pattern of a shape of another length whose fixed words are mostly the line's,
-        in order (longest common subsequence), among those with the same first fixed word."""
+        in order (longest common subsequence), among those with the same first two fixed
+        words, or else the same first one."""
         share = self.config.variable_length
-        constants = [token for token in tokens if WILDCARD not in token]
+        constants = _constants(tokens)
         if not share or not constants:
             return None
         words = set(constants)
+        repeats = len(constants) - len(words)
         best: Pattern | None = None
         best_common = 0
-        for shape in self._by_first.get(constants[0], [])[-MAX_CANDIDATES:]:
-            if len(shape.tokens) == len(tokens) or len(shape.owner._shapes) >= MAX_SHAPES:
-                continue
-            theirs = shape.constants
-            need = share * max(len(theirs), len(constants))
-            # The words in common bound the subsequence: most shapes stop here, cheaply.
-            if len(words.intersection(theirs)) < need:
-                continue
-            common = _common_subsequence(constants, theirs)
-            if (
-                common >= need
-                and common > best_common
-                and (not self.config.contained or common == min(len(theirs), len(constants)))
-            ):
-                best, best_common = shape.owner, common
+        # Those that share the first two fixed words first, then those with the first.
+        for first in _firsts(constants):
+            for shape in self._by_first.get(first, [])[-MAX_CANDIDATES:]:
+                if len(shape.tokens) == len(tokens) or len(shape.owner._shapes) >= MAX_SHAPES:
+                    continue
+                theirs = shape.constants
+                need = share * max(len(theirs), len(constants))
+                # The words in common (and the line's repeated ones) bound the subsequence:
+                # most shapes stop here, cheaply.
+                if len(words.intersection(theirs)) + repeats < need:
+                    continue
+                common = _common_subsequence(constants, theirs)
+                if (
+                    common >= need
+                    and common > best_common
+                    and (not self.config.contained or common == min(len(theirs), len(constants)))
+                ):
+                    best, best_common = shape.owner, common
+            if best is not None:
+                break
         return best
 
     def _match(self, tokens: list[str], line: str, ts: float) -> Pattern:
@@ -507,7 +588,8 @@ class PatternGrouper:
         pattern._shapes.append(shape)
         leaf.append(shape)
         if shape.constants:
-            self._by_first.setdefault(shape.constants[0], []).append(shape)
+            for first in _firsts(shape.constants):
+                self._by_first.setdefault(first, []).append(shape)
         return pattern
 
     def _evict(self) -> None:
@@ -519,10 +601,11 @@ class PatternGrouper:
             if not leaf:
                 del self._leaves[shape.leaf]
             if shape.constants:
-                firsts = self._by_first[shape.constants[0]]
-                firsts.remove(shape)
-                if not firsts:
-                    del self._by_first[shape.constants[0]]
+                for first in _firsts(shape.constants):
+                    firsts = self._by_first[first]
+                    firsts.remove(shape)
+                    if not firsts:
+                        del self._by_first[first]
         self.evicted += 1
 
 
@@ -535,19 +618,66 @@ _KEY: Final = re.compile(r"[A-Za-z_][\w.-]*:$")
 
 _KEY_WORD: Final = 2
 
+_SPAN_VERB: Final = re.compile(r'"[A-Z][A-Z_]+$')
+"""The verb of a quoted request or command (``"GET <*>"``, see ``_VERB``): a key too."""
+_SITE_KEY: Final = re.compile(r"\[<\*>:[A-Za-z_$][\w$]*@\d+\]$")
+"""A call site after its thread (see ``CALL_SITE``): a key."""
+
+
+_NAME: Final = re.compile(r"[A-Z][a-zA-Z]*(?:-[A-Z][a-zA-Z]*)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+"""Words with a hyphen or a digit that are names all the same: capitalised compounds
+(``Request-URI``, ``Content-Type``) and constants (``SSH2_MSG_KEXINIT``)."""
+
 
 def _kinds(tokens: list[str]) -> list[int]:
     """For each token: 0 a symbol or value, 1 a word or identifier (``packet``,
-    ``mm_request_send``), ``_KEY_WORD`` a word that is a key (see ``_KEY``), not the last.
+    ``mm_request_send``), ``_KEY_WORD`` a word that is a key (see ``_KEY``), the word before
+    a key, the verb of a quoted request (``_SPAN_VERB``), a JSON line's fields before its
+    message or a call site (``_SITE_KEY``); never the last.
 
     A compound with a hyphen (``half-configured``, ``triggers-pending``, ``sensor-1``) is not
-    a word: such tokens are values (states, host and package names) as often as message text.
+    a word unless it is capitalised (``_NAME``): such tokens are values (states, host and
+    package names) as often as message text.
     """
-    kinds = [int(token.strip(_PUNCTUATION).replace("_", "").isalpha()) for token in tokens]
+    name = _NAME.fullmatch
+    kinds = [
+        1
+        if (word := token.strip(_PUNCTUATION)).replace("_", "").isalpha()
+        or (("-" in word or "_" in word) and name(word))
+        else 0
+        for token in tokens
+    ]
     for index, token in enumerate(tokens[:-1]):
-        if kinds[index] and _KEY.match(token):
+        if kinds[index] and (_KEY.match(token) or _SPAN_VERB.match(token)):
+            kinds[index] = _KEY_WORD
+        elif kinds[index] == 1 and _KEY.match(tokens[index + 1]) and index + 2 < len(tokens):
+            # The word before a key is part of it ("send packet:", "receive packet:").
+            kinds[index] = _KEY_WORD
+        elif token.endswith(_JSON_OPEN) or _SITE_KEY.match(token):
+            # A JSON object's fields up to its message (another set of them, or another
+            # call site, is another message), or a call site.
             kinds[index] = _KEY_WORD
     return kinds
+
+
+def _constants(tokens: list[str]) -> list[str]:
+    """The fixed words of ``tokens``: those without a ``<*>``, and call sites (``_SITE_KEY``)."""
+    return [token for token in tokens if WILDCARD not in token or _SITE_KEY.match(token)]
+
+
+def _firsts(constants: list[str]) -> tuple[tuple[str, ...], ...]:
+    """The keys of a shape in ``_by_first``: its first two fixed words, and its first, leaving
+    out levels and lone symbols (``- INFO [...] -``), which begin lines of every message."""
+    words = [
+        word
+        for word in constants
+        if word.strip(_SYMBOLS) and word.strip(_PUNCTUATION).lower() not in _LEVEL_WORDS
+    ] or constants
+    return (tuple(words[:2]), tuple(words[:1])) if len(words) > 1 else (tuple(words),)
+
+
+_SYMBOLS: Final = _PUNCTUATION + "-|*#=+>"
+_LEVEL_WORDS: Final = frozenset((*LEVELS, *_ALIASES))
 
 
 def _common_subsequence(first: list[str], second: list[str]) -> int:

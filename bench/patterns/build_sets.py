@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Final
 
 DATA = Path(__file__).resolve().parent / "data"
 LINES_PER_SET = 2000
@@ -50,7 +51,20 @@ class LogSet:
     extra: tuple[str, ...] = ()
     """Formats read in the program's source that its files do not carry whole (a format
     built at run time, or one with too few letters to stand on its own)."""
+    protocol: tuple[tuple[str, int], ...] = ()
+    """Formats, read in the program's source, with the number (from 1) of their string
+    conversion that echoes a whole message of the program's protocol (a command or request
+    it received, a reply it sent): the message's verb is part of the label (``verb_label``)."""
+    wrapped: str = ""
+    """Regex of the values a wrapping call writes around a message (BIND's ``zone %s: ``):
+    each made ``%s`` before labelling, so that the wrapper's text is a constant prefix."""
+    caller: str = ""
+    """Regex whose group 1 is the call site the line itself names (zap's ``"caller":
+    "raft/raft.go:706"``): when set, that call site is the label, and no format is read."""
 
+
+_ZONE_LOG = r"(?<=zone )[^\s:']+(?=: )"
+"""The zone in BIND's ``dns_zone_log`` wrapper, ``zone %s%s%s%s: %s``."""
 
 SETS = (
     LogSet(
@@ -112,6 +126,7 @@ SETS = (
         r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \w+ \[\d+\] ",
         ("/usr/lib/postgresql/15/bin/postgres",),
         prefix=r"(?:LOG|DEBUG\d?|ERROR|FATAL|WARNING|DETAIL|HINT|CONTEXT|STATEMENT|NOTICE|INFO):  ",
+        protocol=(("statement: %s", 1),),  # log_statement's SQL
     ),
     LogSet(
         "http",
@@ -121,6 +136,7 @@ SETS = (
         ("/usr/lib/python3.11/http/server.py", "/usr/lib/python3.11/http/__init__.py"),
         prefix="",
         extra=('"%s" %s %s',),  # log_request's format
+        protocol=(('"%s" %s %s', 1),),  # the request line
     ),
     LogSet(
         "redis",
@@ -141,6 +157,70 @@ SETS = (
         # Its source echoes each command and reply with these; they have too few letters to
         # label a line on their own, and "sending key" is written in two calls.
         extra=("<%d %s", ">%d %s", ">%d sending key %s", "slab class %d: chunk size %d perslab %d"),
+        protocol=(("<%d %s", 1), (">%d %s", 1)),  # each command received, each reply sent
+    ),
+    LogSet(
+        "bind9",
+        "DNS server (BIND 9.18, named -g -d 1)",
+        "bind9.raw",
+        # ns_client_log's wrapper, "client @%p %s%s%s%s%s%s: ", is a header of values.
+        # cfg_obj_log's, "%s:%u: ", too.
+        r"\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d\.\d{3} (?:client @0x[0-9a-f]+ \S+(?: \([^)]*\))?: )?"
+        r"(?:[\w.]+:\d+: )?",
+        (
+            "/usr/sbin/named",
+            "/usr/lib/x86_64-linux-gnu/libdns-9.*.so",
+            "/usr/lib/x86_64-linux-gnu/libisc-9.*.so",
+            "/usr/lib/x86_64-linux-gnu/libns-9.*.so",
+            "/usr/lib/x86_64-linux-gnu/libisccfg-9.*.so",
+            "/usr/lib/x86_64-linux-gnu/libisccc-9.*.so",
+            "/usr/lib/x86_64-linux-gnu/libbind9-9.*.so",
+        ),
+        prefix=r"(?:[a-z_]+: )?(?:zone %s: |managed-keys-zone: )?",
+        suffix="",
+        # query_log's format has five letters only.
+        extra=("query: %s %s %s %s%s%s%s%s%s%s (%s)%s",),
+        wrapped=_ZONE_LOG,
+    ),
+    LogSet(
+        "etcd",
+        "distributed key-value store (etcd 3.4, zap JSON, a cluster of three)",
+        "etcd.raw",
+        "",
+        (),
+        caller=r'^\{"level":"\w+","ts":"[^"]+","caller":"([^"]+)"',
+    ),
+    LogSet(
+        "zookeeper",
+        "distributed coordination (ZooKeeper 3.8, Java, log4j, an ensemble of three)",
+        "zookeeper.raw",
+        "",
+        (),
+        # log4j's "%d{ISO8601} - %-5p [%t:%C{1}@%L] - %m%n": class and line, the call site.
+        caller=r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ - \w+ +\[.*?:(\w+@\d+)\] - ",
+    ),
+    LogSet(
+        "haproxy",
+        "load balancer (HAProxy 2.6, httplog and tcplog, health checks)",
+        "haproxy.raw",
+        r"(?:\[\w+\] +\(\d+\) : )?",
+        ("/usr/sbin/haproxy",),
+        prefix="",
+        suffix="",
+        extra=(
+            # The default log-format of "option httplog" and "option tcplog" (its own
+            # language in the binary: %ci:%cp [%tr] %ft %b/%s ... %{+Q}r), as printf.
+            '%s:%d [%s] %s %s/%s %d/%d/%d/%d/%d %d %d %s %s %s %d/%d/%d/%d/%d %d/%d "%s"',
+            "%s:%d [%s] %s %s/%s %d/%d/%d %d %s %d/%d/%d/%d/%d %d/%d",
+            # A server's change of state, written piece by piece (srv_append_status).
+            'Server %s/%s is DOWN, reason: %s, info: "%s", check duration: %s. %d active and %d'
+            " backup servers left. %d sessions active, %d requeued, %d remaining in queue.",
+            "Server %s/%s is UP, reason: %s, check duration: %s. %d active and %d backup servers"
+            " online. %d sessions requeued, %d total in queue.",
+        ),
+        protocol=(
+            ('%s:%d [%s] %s %s/%s %d/%d/%d/%d/%d %d %d %s %s %s %d/%d/%d/%d/%d %d/%d "%s"', 9),
+        ),
     ),
     LogSet(
         "pip",
@@ -252,12 +332,40 @@ def literal_letters(fmt: str) -> int:
     return sum(c.isalpha() for c in _HOLES.sub("", fmt))
 
 
+VERB_TAG: Final = re.compile(r" \{verb [^}]*\}$")
+"""The verb part of a label (see ``verb_label``): without it, a label is the format alone."""
+
+
+def verb_label(fmt: str, protocol: tuple[tuple[str, int], ...], content: str) -> str:
+    """``fmt``, with the verb (first word) of the protocol message that its string conversion
+    named in ``protocol`` holds in ``content``, when it is one of the ``protocol`` formats.
+
+    Loghub's curators label a line by its event: memcached's ``<%d %s`` echo of ``get k`` and
+    of ``set k 0 0 3`` are two events, http.server's ``"GET / HTTP/1.1"`` and ``"GARBAGE"``
+    two requests. The verb is the message's first word, whatever it is (an unknown command
+    is an event of its own): ``<%d %s {verb get}``.
+    """
+    conversion = dict(protocol).get(fmt)
+    regex = format_regex(fmt)
+    match = regex.fullmatch(content) if regex is not None and conversion else None
+    if match is None or not conversion or (match.lastindex or 0) < conversion:
+        return fmt
+    words = match.group(conversion).split()
+    return f"{fmt} {{verb {words[0] if words else ''}}}"
+
+
 class Labeller:
     """Finds, for a line's content, the most specific format that writes it."""
 
-    def __init__(self, formats: set[str], extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        formats: set[str],
+        extra: tuple[str, ...] = (),
+        protocol: tuple[tuple[str, int], ...] = (),
+    ) -> None:
         self._by_word: dict[str, list[str]] = {}
         self._extra = extra
+        self._protocol = protocol
         for fmt in formats:
             literal = _HOLES.sub(" ", fmt)
             words = re.findall(r"[A-Za-z]{3,}", literal)
@@ -288,6 +396,8 @@ class Labeller:
                 best, chosen, found = score, fmt, match
         if chosen is None or found is None or depth > 0 or not found.lastindex:
             return chosen
+        if chosen in dict(self._protocol):
+            return verb_label(chosen, self._protocol, content)
         inner = found.group(found.lastindex)
         if found.end(found.lastindex) == len(content) and " " in inner.strip():
             # Only a message of several words: a lone word that some string constant happens
@@ -333,9 +443,11 @@ def scrub(line: str) -> str:
 
 def label_set(log_set: LogSet, raw_dir: Path) -> tuple[list[tuple[str, str]], Counter[str]]:
     """(label, line) for the first ``LINES_PER_SET`` lines labelled, and counts of the rest."""
-    labeller = Labeller(formats_of(log_set.sources, raw_dir), log_set.extra)
+    labeller = Labeller(formats_of(log_set.sources, raw_dir), log_set.extra, log_set.protocol)
     header = re.compile(log_set.header)
     around = re.compile(f"({log_set.prefix})(.*?){log_set.suffix}")
+    wrapped = re.compile(log_set.wrapped) if log_set.wrapped else None
+    caller = re.compile(log_set.caller) if log_set.caller else None
     rows: list[tuple[str, str]] = []
     stats: Counter[str] = Counter()
     raw = (raw_dir / log_set.raw).read_bytes().decode("utf-8", "replace")
@@ -348,7 +460,13 @@ def label_set(log_set: LogSet, raw_dir: Path) -> tuple[list[tuple[str, str]], Co
         line = scrub(line)
         match = header.match(line)
         content = line[match.end() :] if match else line
-        label = _best_label(labeller, around, content)
+        if wrapped is not None:
+            content = wrapped.sub("%s", content)
+        if caller is not None:
+            site = caller.match(content)
+            label = site.group(1) if site else None
+        else:
+            label = _best_label(labeller, around, content)
         if label is None:
             stats["unlabelled"] += 1
             continue
@@ -358,25 +476,59 @@ def label_set(log_set: LogSet, raw_dir: Path) -> tuple[list[tuple[str, str]], Co
     return rows, stats
 
 
+def relabel(log_set: LogSet, rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``rows`` of a set already written, with the verbs of its protocol formats labelled
+    anew (see ``verb_label``): the same lines, so labels old and new compare line for line."""
+    header = re.compile(log_set.header)
+    around = re.compile(f"({log_set.prefix})(.*?){log_set.suffix}")
+    out = []
+    for label, line in rows:
+        base = VERB_TAG.sub("", label)
+        match = header.match(line)
+        content = line[match.end() :] if match else line
+        for fmt, _ in log_set.protocol:
+            if base == fmt:
+                label = verb_label(fmt, log_set.protocol, content)
+            elif base.endswith(" " + fmt) and (parts := around.fullmatch(content)):
+                label = base.removesuffix(fmt) + verb_label(fmt, log_set.protocol, parts.group(2))
+        out.append((label, line))
+    return out
+
+
+def _write(name: str, rows: list[tuple[str, str]]) -> None:
+    with gzip.open(DATA / f"{name}.tsv.gz", "wt", encoding="utf-8", compresslevel=9) as out:
+        out.writelines(f"{label}\t{line}\n" for label, line in rows)
+
+
 def main() -> int:
     """Label every set found in the raw directory and write them under ``data/``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("raw", type=Path, help="directory written by capture.sh")
+    parser.add_argument("raw", type=Path, nargs="?", help="directory written by capture.sh")
     parser.add_argument("--only", action="append", help="set name (repeatable)")
+    parser.add_argument(
+        "--relabel", action="store_true", help="relabel the verbs of the sets in data/ only"
+    )
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
     for log_set in SETS:
         if args.only and log_set.name not in args.only:
             continue
+        if args.relabel:
+            path = DATA / f"{log_set.name}.tsv.gz"
+            if log_set.protocol and path.exists():
+                with gzip.open(path, "rt", encoding="utf-8") as source:
+                    old = [tuple(row.rstrip("\n").split("\t", 1)) for row in source]
+                _write(log_set.name, relabel(log_set, [(label, line) for label, line in old]))
+                print(f"{log_set.name}: relabelled")
+            continue
+        if args.raw is None:
+            parser.error("the raw directory is needed unless --relabel")
         if not (args.raw / log_set.raw).exists():
             print(f"{log_set.name}: no {log_set.raw}, skipped", file=sys.stderr)
             continue
         rows, stats = label_set(log_set, args.raw)
         groups = len({label for label, _ in rows})
-        with gzip.open(
-            DATA / f"{log_set.name}.tsv.gz", "wt", encoding="utf-8", compresslevel=9
-        ) as out:
-            out.writelines(f"{label}\t{line}\n" for label, line in rows)
+        _write(log_set.name, rows)
         print(f"{log_set.name:10} {len(rows):5} lines {groups:4} groups  {dict(stats)}")
     return 0
 

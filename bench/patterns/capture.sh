@@ -208,4 +208,216 @@ PY
 kill $mcpid; wait $mcpid 2> /dev/null
 fi
 
+# --- BIND 9 (named -g -d 1): an authoritative zone, queries of every kind, refused recursion,
+# zone transfers allowed and denied, dynamic updates, reloads through rndc
+if want bind9; then
+bdir="$work/bind"
+mkdir -p "$bdir"
+chown bind "$bdir"
+rndc-confgen -a -k rndc-key -c "$bdir/rndc.key" > /dev/null 2>&1
+chown bind "$bdir/rndc.key"
+cat > "$bdir/named.conf" <<CONF
+include "$bdir/rndc.key";
+controls { inet 127.0.0.1 port 19953 allow { 127.0.0.1; } keys { rndc-key; }; };
+options {
+    directory "$bdir";
+    listen-on port 15353 { 127.0.0.1; };
+    listen-on-v6 { none; };
+    recursion no;
+    querylog yes;
+    allow-transfer { 127.0.0.1; };
+    pid-file "$bdir/named.pid";
+    dnssec-validation no;
+};
+zone "example.test" { type primary; file "$bdir/example.test.db"; allow-update { 127.0.0.1; }; };
+zone "broken.test" { type primary; file "$bdir/missing.db"; };
+CONF
+printf '$TTL 60\n@ IN SOA ns1 admin 1 60 60 600 60\n@ IN NS ns1\nns1 IN A 127.0.0.1\nwww IN A 10.0.0.%s\nmail IN A 10.0.0.9\n@ IN MX 10 mail\n@ IN TXT "v=spf1 -all"\nalias IN CNAME www\n' 1 > "$bdir/example.test.db"
+chown bind "$bdir/example.test.db"
+named -g -d 1 -u bind -c "$bdir/named.conf" > "$out/bind9.raw" 2>&1 &
+bpid=$!
+sleep 2
+d() { timeout 5 dig -p 15353 @127.0.0.1 +tries=1 +time=2 "$@" > /dev/null 2>&1; }
+for round in $(seq 1 40); do
+    d "www.example.test" A
+    d "host$round.example.test" A
+    d example.test "$(echo MX TXT NS SOA AAAA ANY | cut -d' ' -f$((round % 6 + 1)))"
+    d alias.example.test +norecurse
+    d "www.elsewhere$((round % 4)).org" A
+    [ $((round % 5)) = 0 ] && d example.test AXFR
+    [ $((round % 7)) = 0 ] && d -b 127.0.0.2 example.test AXFR
+    [ $((round % 3)) = 0 ] && printf 'server 127.0.0.1 15353\nzone example.test\nupdate add h%s.example.test 60 A 10.1.0.%s\nsend\n' "$round" "$round" | timeout 5 nsupdate > /dev/null 2>&1
+    [ $((round % 8)) = 0 ] && printf 'server 127.0.0.1 15353\nzone other.test\nupdate add x.other.test 60 A 10.2.0.1\nsend\n' | timeout 5 nsupdate > /dev/null 2>&1
+    [ $((round % 10)) = 0 ] && timeout 5 rndc -k "$bdir/rndc.key" -s 127.0.0.1 -p 19953 reload > /dev/null 2>&1
+    [ $((round % 13)) = 0 ] && timeout 5 rndc -k "$bdir/rndc.key" -s 127.0.0.1 -p 19953 stats > /dev/null 2>&1
+    [ $((round % 9)) = 0 ] && timeout 5 rndc -k "$bdir/rndc.key" -s 127.0.0.1 -p 19953 flush > /dev/null 2>&1
+done
+timeout 5 rndc -k "$bdir/rndc.key" -s 127.0.0.1 -p 19953 stop > /dev/null 2>&1
+sleep 1
+kill $bpid 2> /dev/null; wait $bpid 2> /dev/null
+fi
+
+# --- etcd 3.4 (zap JSON logs): a cluster of three, elections, a member stopped and restarted,
+# leases expiring, compaction, defragmentation, snapshots; lines of the three merged by time
+if want etcd; then
+edir="$work/etcd"
+mkdir -p "$edir"
+cluster="e1=http://127.0.0.1:12380,e2=http://127.0.0.1:22380,e3=http://127.0.0.1:32380"
+estart() {  # n: start member en, logging to its own file
+    etcd --name "e$1" --data-dir "$edir/e$1" --logger zap --log-outputs stderr \
+        --listen-client-urls "http://127.0.0.1:${1}2379" --advertise-client-urls "http://127.0.0.1:${1}2379" \
+        --listen-peer-urls "http://127.0.0.1:${1}2380" --initial-advertise-peer-urls "http://127.0.0.1:${1}2380" \
+        --initial-cluster "$cluster" --initial-cluster-state new --snapshot-count 200 \
+        --heartbeat-interval 100 --election-timeout 1000 >> "$edir/e$1.log" 2>&1 &
+    epids[$1]=$!
+}
+declare -a epids
+for n in 1 2 3; do estart $n; done
+sleep 4
+ec() { ETCDCTL_API=3 timeout 10 etcdctl --endpoints "http://127.0.0.1:${1}2379" "${@:2}" > /dev/null 2>&1; }
+for round in $(seq 1 12); do
+    for i in $(seq 1 40); do ec $((i % 3 + 1)) put "/app/k$((i % 17))" "v$round-$i"; done
+    ec 1 get --prefix /app
+    lease=$(ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:12379 lease grant 2 2> /dev/null | awk '{print $2}')
+    [ -n "$lease" ] && ec 1 put --lease="$lease" "/lease/$round" x
+    [ $((round % 3)) = 0 ] && ec 2 compact "$(ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:22379 endpoint status -w fields 2> /dev/null | awk '/"Revision"/ {print $3}')"
+    [ $((round % 4)) = 0 ] && ec 3 defrag
+    [ $((round % 5)) = 0 ] && ec 1 snapshot save "$edir/snap$round.db"
+    if [ $((round % 4)) = 2 ]; then
+        victim=$((round % 3 + 1))
+        kill "${epids[$victim]}"; wait "${epids[$victim]}" 2> /dev/null
+        sleep 2
+        estart "$victim"
+        sleep 2
+    fi
+    sleep 1
+done
+for n in 1 2 3; do kill "${epids[$n]}" 2> /dev/null; done
+wait 2> /dev/null
+sort -s -t'"' -k8,8 "$edir"/e?.log > "$out/etcd.raw"
+fi
+
+# --- HAProxy 2.6: HTTP and TCP front ends, health checks taking servers down and up, a back end
+# with no server, bad requests; logs on stdout in raw format
+if want haproxy; then
+hdir="$work/haproxy"
+mkdir -p "$hdir/www"
+echo ok > "$hdir/www/index.html"
+cat > "$hdir/haproxy.cfg" <<CONF
+global
+    log stdout format raw local0 debug
+defaults
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend web
+    mode http
+    option httplog
+    bind 127.0.0.1:18400
+    use_backend nobody if { path_beg /none }
+    default_backend app
+frontend db
+    mode tcp
+    option tcplog
+    bind 127.0.0.1:18401
+    default_backend app_tcp
+backend app
+    mode http
+    balance roundrobin
+    option httpchk GET /index.html
+    server s1 127.0.0.1:18301 check inter 400 fall 2 rise 2
+    server s2 127.0.0.1:18302 check inter 400 fall 2 rise 2
+backend nobody
+    mode http
+backend app_tcp
+    mode tcp
+    server t1 127.0.0.1:18301 check inter 400
+CONF
+www() { (cd "$hdir/www" && exec python3 -m http.server "$1" --bind 127.0.0.1 > /dev/null 2>&1) & }
+www 18301; s1=$!
+haproxy -db -f "$hdir/haproxy.cfg" > "$out/haproxy.raw" 2>&1 &
+hapid=$!
+sleep 1.5
+hreq() { python3 - "$@" <<'PY'
+import random, socket, sys, http.client
+random.seed(int(sys.argv[1]))
+for i in range(int(sys.argv[2])):
+    kind = random.random()
+    if kind < 0.05:
+        with socket.create_connection(("127.0.0.1", 18400)) as s:
+            s.sendall(random.choice([b"GARBAGE\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n"]))
+            s.recv(1000)
+        continue
+    if kind < 0.12:
+        with socket.create_connection(("127.0.0.1", 18401)) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            s.recv(1000)
+        continue
+    conn = http.client.HTTPConnection("127.0.0.1", 18400, timeout=5)
+    path = random.choice(["/", "/index.html", "/missing", "/none/x", "/api/v1/items/%d" % i])
+    conn.request(random.choice(["GET", "GET", "HEAD", "POST", "DELETE"]), path)
+    conn.getresponse().read()
+    conn.close()
+PY
+}
+hreq 1 150
+www 18302; s2=$!
+sleep 2
+hreq 2 150
+kill $s1; wait $s1 2> /dev/null
+sleep 2
+hreq 3 150
+www 18301; s1=$!
+kill $s2; wait $s2 2> /dev/null
+sleep 2
+hreq 4 150
+kill $hapid $s1; wait $hapid $s1 2> /dev/null
+fi
+
+# --- ZooKeeper 3.8 (Java, log4j): an ensemble of three, elections, a leader killed and back,
+# sessions created, expired and closed, znodes created, set, watched and deleted
+if want zookeeper; then
+zdir="$work/zk"
+zk_cp="/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
+zstart() {  # n: start server n, logging to its own file
+    java -Xmx96m -cp "$zdir/$1:$zk_cp" -Dzookeeper.root.logger=INFO,CONSOLE \
+        -Dlog4j.configuration="file:$zdir/$1/log4j.properties" -Dzookeeper.admin.enableServer=false \
+        org.apache.zookeeper.server.quorum.QuorumPeerMain "$zdir/$1/zoo.cfg" >> "$zdir/zk$1.log" 2>&1 &
+    zpids[$1]=$!
+}
+declare -a zpids
+for n in 1 2 3; do
+    mkdir -p "$zdir/$n/data"
+    echo $n > "$zdir/$n/data/myid"
+    sed 's/^log4j.rootLogger=.*/log4j.rootLogger=INFO, CONSOLE/' /etc/zookeeper/conf/log4j.properties > "$zdir/$n/log4j.properties"
+    printf 'tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nsnapCount=100\nminSessionTimeout=400\n' \
+        "$zdir/$n/data" "2${n}181" > "$zdir/$n/zoo.cfg"
+    for m in 1 2 3; do echo "server.$m=127.0.0.1:2${m}888:2${m}889" >> "$zdir/$n/zoo.cfg"; done
+    zstart $n
+done
+sleep 8
+zk() { timeout 20 java -Xmx64m -cp "$zk_cp" -Dlog4j.configuration=file:/dev/null \
+    org.apache.zookeeper.ZooKeeperMain -server "127.0.0.1:2${1}181" "${@:2}" > /dev/null 2>&1; }
+for round in 1 2 3 4; do
+    zk $((round % 3 + 1)) create "/app$round" "v$round"
+    zk 1 create -e "/app$round/lock" x
+    zk 2 set "/app$round" "w$round"
+    zk 3 get -w "/app$round"
+    zk 1 ls /
+    zk 2 delete "/app$round/missing"
+    zk 3 create "/app$round" again
+    if [ $round = 2 ]; then
+        kill "${zpids[3]}"; wait "${zpids[3]}" 2> /dev/null
+        sleep 3
+        zstart 3
+        sleep 5
+    fi
+done
+zk 1 deleteall /app1
+for n in 1 2 3; do kill "${zpids[$n]}" 2> /dev/null; done
+wait 2> /dev/null
+cat "$zdir"/zk?.log > "$out/zookeeper.raw"  # each in its order: sorting would tear tracebacks apart
+fi
+
 wc -l "$out"/*.raw

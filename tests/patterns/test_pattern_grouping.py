@@ -67,21 +67,85 @@ def test_a_message_with_an_extra_word_is_another_shape_of_the_same_pattern() -> 
     assert not regex.search("debug3: mm_request_send: entering, type 6")
 
 
-def test_a_quoted_span_of_several_words_is_one_value() -> None:
+def test_a_quoted_span_is_one_value_and_a_request_keeps_its_verb() -> None:
     assert mask('1.2.3.4 - - "GET /x?q=1 HTTP/1.1" 200 "curl/8.1 (x86_64)"') == (
-        '<*> - - "<*>" <*> "<*>"'
+        '<*> - - "GET <*>" <*> "<*>"'
     )
     assert mask('index "t1_pkey" for table "t1"') == 'index "t1_pkey" for table "t1"'
     grouper = PatternGrouper()
-    request = grouper.add('127.0.0.1 - - [24/Nov/2026 11:27:23] "GET /a.css HTTP/1.1" 200 -', 1)
-    garbage = grouper.add('127.0.0.1 - - [24/Nov/2026 11:27:24] "GARBAGE" 400 -', 2)
-    assert request == garbage
-    pattern = grouper.get(request)
+    get = grouper.add('127.0.0.1 - - [24/Nov/2026 11:27:23] "GET /a.css HTTP/1.1" 200 -', 1)
+    again = grouper.add('127.0.0.9 - - [24/Nov/2026 11:27:24] "GET /b?q=1 HTTP/1.0" 404 -', 2)
+    post = grouper.add('127.0.0.1 - - [24/Nov/2026 11:27:24] "POST /api HTTP/1.1" 200 -', 3)
+    garbage = grouper.add('127.0.0.1 - - [24/Nov/2026 11:27:24] "GARBAGE" 400 -', 4)
+    # One request of each verb is one event, as a reader (and Loghub's labels) would have it.
+    assert get == again
+    assert len({get, post, garbage}) == 3
+    pattern = grouper.get(get)
     assert pattern is not None
-    # "GARBAGE" is one quoted word, not a span: against "<*>" it makes the place vary.
-    assert pattern.template == "<*> - - [<*> <*>] <*> <*> -"
-    # The pattern's filter finds its lines as they are, quotes and all.
-    assert pattern.regex().search('10.0.0.1 - - [1/Dec/2026 00:00:00] "HEAD / HTTP/1.0" 404 -')
+    assert pattern.template == '<*> - - [<*> <*>] "GET <*>" <*> -'
+    # The pattern's filter finds its lines as they are, quotes and all, and no other verb's.
+    assert pattern.regex().search('10.0.0.1 - - [1/Dec/2026 00:00:00] "GET / HTTP/1.0" 404 -')
+    assert not pattern.regex().search('10.0.0.1 - - [1/Dec/2026 00:00:00] "HEAD / HTTP/1.0" 4 -')
+    # Two quoted spans of several words, the second without a verb.
+    starting = grouper.add('LOG: starting background worker process "logical replication x"', 5)
+    parallel = grouper.add('LOG: starting background worker process "parallel worker y"', 6)
+    assert starting == parallel
+
+
+def test_a_json_line_is_grouped_by_its_message_and_fields() -> None:
+    def zap(caller: str, msg: str, **fields: object) -> str:
+        extra = "".join(
+            f',"{key}":"{value}"' if isinstance(value, str) else f',"{key}":{value}'
+            for key, value in fields.items()
+        )
+        return (
+            f'{{"level":"info","ts":"2026-11-24T14:26:52.426Z","caller":"{caller}",'
+            f'"msg":"{msg}"{extra}}}'
+        )
+
+    assert mask(zap("mvcc/index.go:189", "compact tree index", revision=126)) == (
+        '{"level":"<*>","ts":"<*>","caller":"mvcc/index.go:189","msg":" compact tree index",'
+        '"revision":<*>}'
+    )
+    grouper = PatternGrouper()
+    first = grouper.add(zap("mvcc/index.go:189", "compact tree index", revision=126), 1)
+    second = grouper.add(zap("mvcc/index.go:189", "compact tree index", revision=9), 2)
+    # Another call site with a message of as many words is another message.
+    stopped = grouper.add(zap("rafthttp/peer.go:340", "stopped remote peer", id="ab12"), 3)
+    started = grouper.add(zap("rafthttp/peer.go:128", "started remote peer", id="cd34"), 4)
+    # Field values, quoted or not, spaces or not, are values.
+    lost = grouper.add(zap("x.go:1", "lost stream", type="stream MsgApp v2", error="EOF"), 5)
+    again = grouper.add(zap("x.go:1", "lost stream", type="stream Message", error="ctx gone"), 6)
+    assert first == second
+    assert len({first, stopped, started, lost}) == 4
+    assert lost == again
+    for pattern_id, line in (
+        (first, zap("mvcc/index.go:189", "compact tree index", revision=7)),
+        (lost, zap("x.go:1", "lost stream", type="a b c", error='say \\"no\\" 2')),
+    ):
+        pattern = grouper.get(pattern_id)
+        assert pattern is not None and pattern.regex().search(line)
+
+
+def test_a_log4j_call_site_is_a_key_and_its_thread_a_value() -> None:
+    def log4j(thread: str, site: str, message: str) -> str:
+        return f"2026-11-24 14:43:45,705 - INFO  [{thread}:{site}] - {message}"
+
+    assert mask(log4j("QuorumPeer[myid=3](plain=127.0.0.1:23181)", "Leader@588", "x = 10")) == (
+        "<*> <*>,<*> - INFO [<*>:Leader@588] - x = <*>"
+    )
+    leader, learner = "LeaderSessionTracker@104", "LearnerSessionTracker@116"
+    grouper = PatternGrouper()
+    one = grouper.add(log4j("CommitProcessor:1", leader, "Committing s 0x1"), 1)
+    two = grouper.add(log4j("CommitProcessor:3", leader, "Committing s 0x2"), 2)
+    # The same message from another call site is another message.
+    other = grouper.add(log4j("CommitProcessor:1", learner, "Committing s 0x3"), 3)
+    # A line of another length from the call site joins it, header and all being alike.
+    longer = grouper.add(log4j("main", leader, "Committing s 0x4 again now"), 4)
+    assert one == two == longer != other
+    pattern = grouper.get(one)
+    assert pattern is not None
+    assert pattern.regex().search(log4j("CommitProcessor:9", leader, "Committing s 0x5"))
 
 
 def test_another_key_is_another_message_and_a_hyphenated_value_is_not() -> None:
@@ -198,7 +262,7 @@ def _labelled(name: str) -> tuple[list[str], list[str]]:
     return labels, lines
 
 
-@pytest.mark.parametrize("name", ["postgres", "http", "sshd"])
+@pytest.mark.parametrize("name", ["postgres", "http", "sshd", "etcd", "bind9", "zookeeper"])
 def test_the_filter_of_a_pattern_finds_every_line_grouped_in_it(name: str) -> None:
     _, lines = _labelled(name)
     grouper = PatternGrouper()
@@ -208,14 +272,35 @@ def test_the_filter_of_a_pattern_finds_every_line_grouped_in_it(name: str) -> No
     assert missed == []
 
 
-@pytest.mark.parametrize(
-    ("name", "floor"),
-    # Measured with the defaults: mosquitto 1.000, redis 0.991, http 0.793, dpkg 1.000
-    # (drain3 as shipped: 0.322, 0.811, 0.000, 0.002).
-    [("mosquitto", 0.95), ("redis", 0.95), ("http", 0.75), ("dpkg", 0.95)],
-)
-def test_accuracy_on_real_logs_does_not_regress(name: str, floor: float) -> None:
+FLOORS = {
+    # Measured with the defaults (drain3 as shipped in brackets): bench/pattern_accuracy.py.
+    "mosquitto": 0.95,  # 1.000 (0.322)
+    "redis": 0.95,  # 0.991 (0.811)
+    "http": 0.95,  # 0.992 (0.000)
+    "dpkg": 0.95,  # 1.000 (0.002)
+    "memcached": 0.95,  # 1.000 (0.491)
+    "etcd": 0.95,  # 0.985 (0.259), held out: 0.835 before the grouper read JSON fields
+    "bind9": 0.92,  # 0.962 (0.638), held out
+    "haproxy": 0.95,  # 0.987 (0.035), held out: 0.971
+    "zookeeper": 0.88,  # 0.912, held out: 0.361 before call sites and repeated words
+    "sshd": 0.80,  # 0.844 (0.329)
+}
+"""Floors on accuracy per set, a few points under what the defaults score."""
+
+
+def _accuracy_of(name: str) -> float:
     labels, lines = _labelled(name)
     grouper = PatternGrouper()
-    found = [grouper.add(line, 0.0) for line in lines]
-    assert _accuracy(labels, found) >= floor
+    return _accuracy(labels, [grouper.add(line, 0.0) for line in lines])
+
+
+@pytest.mark.parametrize(("name", "floor"), FLOORS.items())
+def test_accuracy_on_real_logs_does_not_regress(name: str, floor: float) -> None:
+    assert _accuracy_of(name) >= floor
+
+
+def test_mean_accuracy_over_every_labelled_set_stays_above_the_target() -> None:
+    names = sorted(path.name.removesuffix(".tsv.gz") for path in DATA.glob("*.tsv.gz"))
+    assert len(names) >= 13
+    # 0.959 measured over thirteen sets; the issue's target is 0.90.
+    assert sum(_accuracy_of(name) for name in names) / len(names) >= 0.93
