@@ -104,6 +104,9 @@ class ConsoleHeader(EventPane):
         self._parts: list[tuple[str, str]] = []
         """What the line shows: text and component class, title first."""
         self._strip: Strip | None = None
+        self._styles: dict[str, Style] = {}
+        """Each part's style over the header's, kept until the styles change: computing them
+        every second cost more than the rest of the drawing."""
         self.set_reactive(ConsoleHeader.hostname, hostname)
         self.set_reactive(ConsoleHeader.live, live)
         self.set_reactive(ConsoleHeader.read_only, read_only)
@@ -162,6 +165,7 @@ class ConsoleHeader(EventPane):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strip = None
+        self._styles.clear()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -172,7 +176,7 @@ class ConsoleHeader(EventPane):
     def _draw(self, width: int) -> Strip:
         """The line: the title on the left (cut first when short of room), badges and clock
         on the right, each badge padded and followed by a gap."""
-        base = self.rich_style
+        base = self._styled("")
         title = [part for part in self._parts if part[1] in ("header--title", "header--uptime")]
         # Padding is a segment of its own: text never starts with a space (an SVG screenshot
         # collapses leading spaces, which would misplace the text in the snapshots).
@@ -194,8 +198,14 @@ class ConsoleHeader(EventPane):
         return Strip([*left, gap, *right]).crop_extend(0, width, base)
 
     def _styled(self, name: str) -> Style:
-        """The style of the component class ``name`` over the header's own."""
-        return self.rich_style + self.get_component_rich_style(name)
+        """The style of the component class ``name`` over the header's own ("": its own)."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style
+            if name:
+                style += self.get_component_rich_style(name)
+            self._styles[name] = style
+        return style
 
 
 _NOT_BOLD = Style(bold=False)
