@@ -22,11 +22,9 @@ is wrong and where, and loads the rest. Nothing here touches a running app.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -134,6 +132,8 @@ def _read_toml(path: Path) -> dict[str, object]:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise _Broken(f"not UTF-8 text (line {line})") from None
+    import tomllib  # only when there is a theme file: most starts have none
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -275,6 +275,8 @@ def _check_text_style(value: str) -> None:
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only on the error path
+
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

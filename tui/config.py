@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -562,6 +561,8 @@ def _read_file(file: Path, *, must_exist: bool) -> dict[str, tuple[Any, str]] | 
         raise ConfigError(
             f"{shown}:{line}", None, f"not UTF-8 text (byte 0x{data[error.start]:02x})"
         ) from None
+    import tomllib  # only when there is a config file: most starts have none
+
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
