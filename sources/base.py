@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
-from opsconsole.sources.events import Event
+if TYPE_CHECKING:  # annotations only: the prefixes and SourceUnavailable load no msgspec
+    from opsconsole.sources.events import Event
 
 FLEET_PREFIX: Final = "fleet:"
 """Start of the source id of every event another host's agent published (sources/fleet.py):
