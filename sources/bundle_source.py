@@ -21,8 +21,9 @@ import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from concurrent.futures import Future
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from opsconsole.sources.base import BUNDLE_LOGS_PREFIX, SourceUnavailable
 from opsconsole.sources.events import (
@@ -36,7 +37,7 @@ from opsconsole.sources.events import (
     SourceStatus,
 )
 from opsconsole.sources.log_index import decode
-from opsconsole.sources.log_levels import Level, detect_level
+from opsconsole.sources.log_levels import Level, detect_level, parse_timestamp
 from opsconsole.sources.log_sources import parse_journal_entry
 from opsconsole.sources.replay import ReplaySource
 from opsconsole.sources.text import safe_text
@@ -274,8 +275,21 @@ LOG_BATCH = 2000
 """Lines per LogLines event."""
 
 
-def listed_logs(manifest: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """(file, stream id, kind) of the logs a bundle's manifest lists among its files.
+class ListedLog(NamedTuple):
+    """One log file of a bundle, as its manifest lists it."""
+
+    file: str
+    """Its path in the bundle."""
+    stream: str
+    """The stream id the Logs view shows it under."""
+    kind: str
+    """``container``, ``host`` or ``journal``."""
+    cut_bytes: int = 0
+    """Bytes of the log's start the capture left out (it keeps the newest part)."""
+
+
+def listed_logs(manifest: Mapping[str, Any]) -> list[ListedLog]:
+    """The logs a bundle's manifest lists among its files.
 
     The manifest's ``logs`` entries; a bundle written before ``logs`` was recorded gives its
     ``logs/containers/*.log`` by name.
@@ -289,13 +303,15 @@ def listed_logs(manifest: Mapping[str, Any]) -> list[tuple[str, str, str]]:
             for name in sorted(listed)
             if name.startswith("logs/containers/") and name.endswith(".log")
         ]
-    logs: list[tuple[str, str, str]] = []
+    logs: list[ListedLog] = []
     for entry in entries[:MAX_BUNDLE_LOGS]:
         if not isinstance(entry, Mapping):
             continue
         name, stream, kind = entry.get("file"), entry.get("stream"), entry.get("kind")
+        cut = entry.get("cut_bytes")
         if isinstance(name, str) and isinstance(stream, str) and name in listed:
-            logs.append((name, safe_text(stream), str(kind)))
+            cut_bytes = cut if isinstance(cut, int) and cut > 0 else 0
+            logs.append(ListedLog(name, safe_text(stream), str(kind), cut_bytes))
     return logs
 
 
@@ -348,35 +364,58 @@ class BundleLogsSource:
         if self.ready is not None:
             with contextlib.suppress(Exception):  # what could not be read is told by the opener
                 await asyncio.wrap_future(self.ready)
-        for name, stream, kind in self.listed:
+        for log in self.listed:
             if self._closed:
                 return
-            if not await asyncio.to_thread(_inside, self.root, name):
+            if not await asyncio.to_thread(_inside, self.root, log.file):
                 continue
-            batches = await asyncio.to_thread(list, self._batches(name, stream, kind))
+            batches = await asyncio.to_thread(list, self._batches(log))
             for batch in batches:
                 yield batch
 
-    def _batches(self, name: str, stream: str, kind: str) -> Iterator[LogLines]:
+    def _batches(self, log: ListedLog) -> Iterator[LogLines]:
         try:
-            with (self.root / name).open("rb") as fh:
+            with (self.root / log.file).open("rb") as fh:
                 size = fh.seek(0, 2)
                 fh.seek(max(0, size - MAX_BUNDLE_LOG_BYTES))
                 data = fh.read(MAX_BUNDLE_LOG_BYTES)
         except OSError:
             return  # verify() already told the user the file is missing or damaged
         raw = data.splitlines()
+        cut = log.cut_bytes
         if size > MAX_BUNDLE_LOG_BYTES and raw:
+            cut += size - MAX_BUNDLE_LOG_BYTES + len(raw[0]) + 1
             raw = raw[1:]  # the first line was cut
-        lines = _journal_lines(raw) if kind == "journal" else [LogLine(text=decode(r)) for r in raw]
+        if log.kind == "journal":
+            lines = _journal_lines(raw)
+        else:
+            lines = _stamped_lines(raw, datetime.fromtimestamp(self.ts or 0, UTC).year)
+        if cut:
+            # Said first, so nobody takes the oldest line shown for the log's start.
+            lines.insert(0, LogLine(text=f"[{cut:,} earlier bytes of this log are not here]"))
         for start in range(0, len(lines), LOG_BATCH):
             yield LogLines(
                 ts=self.ts,
                 host=self.host,
                 source=self.id,
-                stream=stream,
+                stream=log.stream,
                 lines=tuple(lines[start : start + LOG_BATCH]),
             )
+
+
+def _stamped_lines(raw: list[bytes], year: int) -> list[LogLine]:
+    """Lines of a plain log file, each with the time it carries, or the time of the line
+    before it (a traceback's lines go with their message): patterns and merges by time then
+    show when things happened, not when the bundle was opened."""
+    lines: list[LogLine] = []
+    last: float | None = None
+    for entry in raw:
+        text = decode(entry)
+        stamp = parse_timestamp(text, year=year)
+        if stamp is not None:
+            last = stamp.ts
+        lines.append(LogLine(text=text, ts=last))
+    return lines
 
 
 def _journal_lines(raw: list[bytes]) -> list[LogLine]:

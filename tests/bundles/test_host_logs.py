@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -78,12 +79,15 @@ async def test_capture_takes_host_logs_and_open_shows_them(tmp_path: Path) -> No
             stream = f"file:{log}"
             await wait_for(lambda: any(d.name == stream for d in pane.documents), timeout=10)
             pane.show_stream(stream)
-            await wait_for(lambda: pane.view.base.line_count == 50, timeout=10)
+            # The newest 50 lines, after a line saying the log's start is not there.
+            await wait_for(lambda: pane.view.base.line_count == 51, timeout=10)
             await pilot.pause(0.2)
+            first = pane.view.base.line(0).text  # what scrolling to the top shows
             height = pane.view.scrollable_content_region.height
             screen = [pane.view.render_line(y).text for y in range(height)]
             text = "\n".join(screen)
     assert "the last line" in text and f"password={MASK}" in text
+    assert first == f"[{entry['cut_bytes']:,} earlier bytes of this log are not here]"
     assert "bad utf8 \ufffd\ufffd here" in text
     # The escape sequences are shown as text, never sent to the terminal.
     assert "\x1b" not in text and "\x07" not in text and "RED" in text
@@ -163,7 +167,7 @@ async def test_a_journal_export_opens_as_its_stream_and_hostile_entries_are_igno
     bundle = open_bundle(journal_bundle)
     source = BundleLogsSource(bundle.root, bundle.manifest, host="h1", ts=1_700_000_002.0)
     # Listed: the journal and the link; not the name outside the manifest's files.
-    assert [stream for _, stream, _ in source.listed] == ["journal:all", "file:/out"]
+    assert [log.stream for log in source.listed] == ["journal:all", "file:/out"]
     await source.open()
     batches = [event async for event in source.events()]
     assert all(isinstance(b, LogLines) and b.stream == "journal:all" for b in batches)
@@ -171,3 +175,39 @@ async def test_a_journal_export_opens_as_its_stream_and_hostile_entries_are_igno
     assert [line.ts for line in lines] == [1_700_000_000.0, 1_700_000_001.0]
     assert lines[0].text == f"sshd[812]: Failed password for root token={MASK}"
     assert lines[1].text == "hi\ufffd"
+
+
+async def test_a_host_log_keeps_its_lines_times_and_says_what_was_cut(tmp_path: Path) -> None:
+    # Lines carry their own times (a traceback's lines the time of their message), so the
+    # patterns and a merge by time tell when things happened; the cut start is said first.
+    writer = BundleWriter(tmp_path / "b")
+    writer.add_bytes(
+        "logs/host/var/log/app.log",
+        b"2026-11-24T10:00:00Z app[1]: worker started\n"
+        b"Traceback (most recent call last):\n"
+        b'  File "worker.py", line 3, in run\n'
+        b"2026-11-24T10:00:07+00:00 app[1]: worker died\n"
+        b"Nov 24 10:00:09 web-7 sshd[9]: Accepted publickey for deploy\n",
+    )
+    writer.logs.append(
+        {
+            "file": "logs/host/var/log/app.log",
+            "stream": "file:/var/log/app.log",
+            "kind": "host",
+            "cut_bytes": 4096,
+        }
+    )
+    bundle = open_bundle(writer.finish(host="h1"))
+    source = BundleLogsSource(bundle.root, bundle.manifest, host="h1", ts=1_795_000_000.0)
+    await source.open()
+    lines = [
+        line
+        for batch in [event async for event in source.events()]
+        if isinstance(batch, LogLines)
+        for line in batch.lines
+    ]
+    assert lines[0].text == "[4,096 earlier bytes of this log are not here]"
+    start = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC).timestamp()
+    assert [line.ts for line in lines[1:5]] == [start, start, start, start + 7]
+    # A syslog time has no zone or year: local time, in the year of the recording.
+    assert lines[5].ts == datetime(2026, 11, 24, 10, 0, 9).timestamp()
