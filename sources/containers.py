@@ -37,6 +37,7 @@ from opsconsole.sources.engine import (
     EngineSpec,
     LineSplitter,
     LogQuery,
+    NoSocket,
     Stream,
     TopResult,
     cli_command,
@@ -61,6 +62,11 @@ log = logging.getLogger(__name__)
 RETRY_AFTER: Final = 2.0
 """Seconds between attempts to reach an engine that is not there: a failed connect costs
 nothing, and an engine that comes back is followed again within this."""
+ABSENT_RETRY_MAX: Final = 10.0
+"""Most seconds between attempts at a socket that has never existed since the start (no such
+engine on this host): the wait doubles from RETRY_AFTER up to this. Each attempt is a status
+change the whole console takes in, and two absent engines cost a tenth of the console's idle
+CPU at RETRY_AFTER; one started later still shows within this."""
 REFRESH_DELAY: Final = 0.05
 """Seconds an event waits for the ones right behind it (die, then cleanup) before one relist."""
 REFRESH_GAP: Final = 1.0
@@ -162,6 +168,10 @@ class ContainerSource:
         """Items from engine threads dropped because the event loop fell behind."""
         self.connected = False
         """True while the engine answers (between a successful open and a failure or close)."""
+        self._reached = False
+        """True once the engine answered: if its socket goes, it died and comes back soon."""
+        self._absent = 0
+        """Attempts in a row that found no socket, the engine never reached."""
 
     @property
     def runtime(self) -> str:
@@ -184,9 +194,16 @@ class ContainerSource:
         self._inspected.clear()
         try:
             await asyncio.to_thread(self.engine.connect)
+        except NoSocket as exc:
+            if self._reached:
+                raise self._unavailable(str(exc)) from None
+            self._absent += 1
+            retry = min(ABSENT_RETRY_MAX, RETRY_AFTER * 2 ** (self._absent - 1))
+            raise self._unavailable(str(exc), retry) from None
         except EngineError as exc:
             raise self._unavailable(str(exc)) from None
-        self.connected = True
+        self.connected = self._reached = True
+        self._absent = 0
 
     async def events(self) -> AsyncIterator[Event]:
         """Snapshots, changes, stats and actions until the engine goes or the source closes."""
@@ -267,9 +284,9 @@ class ContainerSource:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _unavailable(self, reason: str) -> SourceUnavailable:
+    def _unavailable(self, reason: str, retry: float = RETRY_AFTER) -> SourceUnavailable:
         self.connected = False
-        return SourceUnavailable(f"{self.runtime} unavailable: {reason}", retry_after=RETRY_AFTER)
+        return SourceUnavailable(f"{self.runtime} unavailable: {reason}", retry_after=retry)
 
     def _post(self, item: _Item) -> None:
         """Queue ``item`` for events() (in the event loop's thread)."""

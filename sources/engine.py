@@ -58,6 +58,10 @@ class NotFound(EngineError):
     """The container is gone (removed while we looked at it)."""
 
 
+class NoSocket(EngineError):
+    """The engine's socket does not exist: the engine is not installed or not started."""
+
+
 # --- configuration and discovery ---------------------------------------------------------
 
 
@@ -644,7 +648,7 @@ class RestEngine(ABC):
         if where is not None and not Path(where).exists():
             # Said before the SDK is loaded: on a host without this engine, retrying costs a
             # stat, not the SDK's memory (10 MB) and its import.
-            raise EngineError(f"no socket at {where}")
+            raise NoSocket(f"no socket at {where}")
         try:
             self._open_client()
         except Exception as exc:

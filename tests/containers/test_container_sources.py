@@ -16,6 +16,8 @@ import pytest
 from opsconsole.hub import Hub
 from opsconsole.sources.base import SourceUnavailable
 from opsconsole.sources.containers import (
+    ABSENT_RETRY_MAX,
+    RETRY_AFTER,
     ContainerControl,
     ContainerSource,
     ReadOnlyError,
@@ -398,6 +400,36 @@ async def test_no_socket_says_why(tmp_path: Path):
             await source.open()
         assert caught.value.reason == f"{runtime} unavailable: no socket at {tmp_path}/missing.sock"
         assert caught.value.retry_after is not None and not caught.value.permanent
+
+
+async def test_an_engine_never_seen_is_looked_for_less_and_less_often(
+    sock: Path, tmp_path: Path
+) -> None:
+    # No such engine on this host: every attempt is a status change the whole console takes
+    # in, so the wait doubles up to a cap; once the socket is there, the next attempt connects.
+    spec = EngineSpec("podman", f"unix://{tmp_path}/later.sock")
+    source = ContainerSource(make_engine(spec, FAST), FAST, host="t")
+    waits = []
+    for _ in range(5):
+        with pytest.raises(SourceUnavailable) as caught:
+            await source.open()
+        waits.append(caught.value.retry_after)
+    assert waits == [
+        RETRY_AFTER,
+        2 * RETRY_AFTER,
+        4 * RETRY_AFTER,
+        ABSENT_RETRY_MAX,
+        ABSENT_RETRY_MAX,
+    ]
+    (tmp_path / "later.sock").symlink_to(sock)  # the engine is started
+    await source.open()
+    assert source.connected
+    await source.close()
+    # An engine that was reached and whose socket then went (it died): back to the quick pace.
+    (tmp_path / "later.sock").unlink()
+    with pytest.raises(SourceUnavailable) as caught:
+        await source.open()
+    assert caught.value.retry_after == RETRY_AFTER
 
 
 def test_permission_denied_says_why(tmp_path: Path):
