@@ -161,15 +161,21 @@ class FilterSpec:
 
 
 class FilteredDocument:
-    """The lines of a document that a filter keeps, filled in by a background thread."""
+    """The lines of a document that a filter keeps, filled in by a background thread.
+
+    A stream or a merge drops its oldest lines as new ones come (its ``evicted`` count grows
+    and its line 0 becomes a marker), which moves every line number; the filter keeps numbers
+    that do not move, counted from the first line the base ever held, and turns them into the
+    base's line numbers of the moment when asked.
+    """
 
     def __init__(self, base: Document, spec: FilterSpec) -> None:
         self.base = base
         self.spec = spec
         self.name = base.name
         self.rows: array[int] = array("I")
-        """Line numbers in ``base`` of the lines kept, ascending: 4 bytes a line (10M matches
-        take 40 MB), widened to 8 only past 2**32 lines."""
+        """Lasting numbers (see the class) of the lines kept, ascending: 4 bytes a line (10M
+        matches take 40 MB), widened to 8 only past 2**32 lines."""
         self.generation = base.generation
         self._stop = threading.Event()
         self._scanned = 0
@@ -181,24 +187,40 @@ class FilteredDocument:
         """Lines kept so far."""
         return len(self.rows)
 
+    def _evicted(self) -> int:
+        return int(getattr(self.base, "evicted", 0))
+
+    @staticmethod
+    def _lasting(index: int, evicted: int) -> int:
+        """The lasting number of the base's line ``index`` while it has dropped ``evicted``."""
+        return index + evicted - (1 if evicted else 0)
+
+    @staticmethod
+    def _index(lasting: int, evicted: int) -> int:
+        """The base's line number now of lasting number ``lasting``."""
+        return lasting - evicted + (1 if evicted else 0)
+
     def line(self, index: int) -> DocLine:
         """Line ``index`` of the filtered view."""
         if not 0 <= index < len(self.rows):
             return DocLine("", marker=True)
-        return self.base.line(self.rows[index])
+        lasting, evicted = self.rows[index], self._evicted()
+        if lasting < evicted:
+            return DocLine("[dropped from the buffer since it matched]", marker=True)
+        return self.base.line(self._index(lasting, evicted))
 
     def lines(self, start: int) -> Iterator[tuple[int, DocLine]]:
         """Kept lines from ``start`` on."""
         for index in range(start, len(self.rows)):
-            yield index, self.base.line(self.rows[index])
+            yield index, self.line(index)
 
     def base_index(self, index: int) -> int:
         """The base document's number of filtered line ``index``."""
-        return self.rows[index]
+        return max(0, self._index(self.rows[index], self._evicted()))
 
     def index_of(self, base_index: int) -> int:
         """The filtered line at or after the base's line ``base_index``."""
-        return bisect.bisect_left(self.rows, base_index)
+        return bisect.bisect_left(self.rows, self._lasting(base_index, self._evicted()))
 
     def status(self) -> str:
         """``filtering`` while the first pass runs."""
@@ -231,10 +253,19 @@ class FilteredDocument:
 
     def _scan(self, start: int) -> int:
         try:
-            return self._scan_from(start)
+            end = self._scan_from(start)
         except OverflowError:  # a line number past 2**32: widen, then go on from the last kept
             self.rows = array("q", self.rows)
-            return self._scan_from(self.rows[-1] + 1 if self.rows else start)
+            end = self._scan_from(self.rows[-1] + 1 if self.rows else start)
+        self._forget_dropped()
+        return end
+
+    def _forget_dropped(self) -> None:
+        """Drop the kept lines the base no longer holds, once they are a good share of them
+        (a slice of the array each time would cost more than the lines are worth)."""
+        gone = bisect.bisect_left(self.rows, self._evicted())
+        if gone and gone >= max(1024, len(self.rows) // 4):
+            del self.rows[:gone]
 
     def _scan_from(self, start: int) -> int:
         spec, base = self.spec, self.base
@@ -252,8 +283,15 @@ class FilteredDocument:
         after = 0
         recent: deque[int] = deque(maxlen=spec.context)
         previous = Level.NONE
-        number = start
-        for number, line in base.lines(start):
+        evicted = self._evicted()
+        # Line 0 of a base that dropped lines is its marker, not a line of the log.
+        first = max(self._index(start, evicted), 1 if evicted else 0)
+        numbered: Iterator[tuple[int, DocLine]] = base.lines(first)
+        if hasattr(base, "evicted"):  # a file never drops lines: its numbers last as they are
+            # Read after each line: lines may have been dropped while the scan went on.
+            numbered = ((self._lasting(i, self._evicted()), line) for i, line in numbered)
+        number = start - 1
+        for number, line in numbered:
             if self._stop.is_set():
                 return number
             info = analyse(line.text, previous)
@@ -276,7 +314,7 @@ class FilteredDocument:
             if number % 65536 == 0:
                 self._scanned = number
         self._scanned = number + 1
-        return number + 1 if number >= start and base.line_count > start else start
+        return max(start, number + 1)
 
 
 # --- the view -------------------------------------------------------------------------------
