@@ -11,9 +11,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Final, NamedTuple
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
-from rich.style import Style
 from textual.events import Resize
 from textual.geometry import Region, Size
 from textual.strip import Strip
@@ -471,18 +469,25 @@ class HostOverview(HostPane):
         """Every line of the overview, ``width`` cells wide."""
         base = self.rich_style
         palette = self.palette
-        lines: list[list[Part]] = []
+
+        def fitted(parts: list[Part], cells: int) -> Strip:
+            """``parts`` over the pane's style, cut or padded to exactly ``cells``."""
+            segments = [Segment(text, base + style) for text, style in parts]
+            return Strip(segments).crop_extend(0, cells, base)
+
+        lines: list[Strip] = []
         if self._cores is not None:
-            lines.append(compact_meter(palette, "cores", self._cores, width))
+            lines.append(fitted(compact_meter(palette, "cores", self._cores, width), width))
+        gutter = Strip([Segment(" " * GUTTER, base)], GUTTER)
         columns = self._columns_for(width)
         for row in range(0, len(self._cells), columns):
-            line: list[Part] = []
+            pieces: list[Strip] = []
             for index, cell_width in enumerate(_cell_widths(width, columns)):
                 if row + index >= len(self._cells):
                     break
                 cell = self._cells[row + index]
                 if index:
-                    line.append((" " * GUTTER, base))
+                    pieces.append(gutter)
                 parts = metric_line(
                     palette,
                     cell.label,
@@ -492,12 +497,9 @@ class HostOverview(HostPane):
                     label_width=cell.label_width,
                     value_width=cell.value_width,
                 )
-                line.extend(_fit(parts, cell_width))
-            lines.append(line)
-        return [
-            Strip([Segment(text, base + style) for text, style in line]).crop_extend(0, width, base)
-            for line in lines
-        ]
+                pieces.append(fitted(parts, cell_width))
+            lines.append(Strip.join(pieces).crop_extend(0, width, base))
+        return lines
 
     def cell_region(self, key: str) -> Region | None:
         """Where the figure ``key`` (``cpu``, ``load``, ``memory``, ``swap``, ``disk-io``,
@@ -527,22 +529,3 @@ def _cell_widths(width: int, columns: int) -> list[int]:
     """The width of each column of figures: equal shares of ``width`` after the gutters."""
     share, extra = divmod(max(0, width - GUTTER * (columns - 1)), columns)
     return [share + (column < extra) for column in range(columns)]
-
-
-def _fit(parts: list[Part], width: int) -> list[Part]:
-    """``parts`` cut or padded to exactly ``width`` cells."""
-    fitted: list[Part] = []
-    room = width
-    for text, style in parts:
-        if room <= 0:
-            break
-        if cell_len(text) > room:
-            text = set_cell_size(text, room)
-        fitted.append((text, style))
-        room -= cell_len(text)
-    if room > 0:
-        fitted.append((" " * room, _BLANK))
-    return fitted
-
-
-_BLANK: Final = Style()
