@@ -14,15 +14,15 @@ from opsconsole.sources.events import ContainerInfo, ContainerList
 from opsconsole.widgets.confirm import ConfirmScreen
 from opsconsole.widgets.container_list import ContainerListPane
 from opsconsole.widgets.container_views import ContainerScreen, InspectView, LogsView
-from opsconsole.widgets.pane import EventPane
 from opsconsole.widgets.row_table import RowTable
 from tests.containers.conftest import Podman
+from tests.hub_app import HubFedApp
 from tests.scripted import wait_for
 
 CONFIG = ContainersConfig(relist_interval=2.0)
 
 
-class PaneApp(App[None]):
+class PaneApp(HubFedApp):
     """The list pane fed by a hub of real container sources, as the console does it."""
 
     def __init__(self, specs: list[EngineSpec], *, read_only: bool = False) -> None:
@@ -35,19 +35,7 @@ class PaneApp(App[None]):
         yield ContainerListPane(self.control, id="containers")
 
     async def on_mount(self) -> None:
-        self._sub = self.hub.subscribe()
-        await self.hub.start()
-        self.run_worker(self._pump())
         self.query_one(RowTable).focus()
-
-    async def _pump(self) -> None:
-        while not self._sub.closed:
-            batch = await self._sub.batch()
-            for pane in self.screen_stack[0].query(EventPane):
-                pane.consume(batch)
-
-    async def on_unmount(self) -> None:
-        await self.hub.stop()
 
 
 def text_of(app: App[None]) -> str:

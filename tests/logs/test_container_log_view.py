@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.widgets import TabbedContent, TabPane
 
 from opsconsole.hub import Hub
@@ -13,15 +13,15 @@ from opsconsole.sources.engine import ContainersConfig, EngineSpec
 from opsconsole.widgets.container_list import ContainerListPane
 from opsconsole.widgets.container_views import ContainerScreen
 from opsconsole.widgets.log_view import LogsTab, LogView
-from opsconsole.widgets.pane import EventPane
 from opsconsole.widgets.row_table import RowTable
 from tests.containers.conftest import Podman, names, podman, sock  # noqa: F401 - fixtures
+from tests.hub_app import HubFedApp
 from tests.scripted import wait_for
 
 CONFIG = ContainersConfig(relist_interval=2.0)
 
 
-class ConsoleLikeApp(App[None]):
+class ConsoleLikeApp(HubFedApp):
     """Containers and Logs views in tabs, fed by a hub of real container sources."""
 
     def __init__(self, spec: EngineSpec) -> None:
@@ -42,19 +42,7 @@ class ConsoleLikeApp(App[None]):
         self.query_one("#views", TabbedContent).active = view
 
     async def on_mount(self) -> None:
-        self._sub = self.hub.subscribe()
-        await self.hub.start()
-        self.run_worker(self._pump())
         self.query_one(RowTable).focus()
-
-    async def _pump(self) -> None:
-        while not self._sub.closed:
-            batch = await self._sub.batch()
-            for pane in self.query(EventPane):
-                pane.consume(batch)
-
-    async def on_unmount(self) -> None:
-        await self.hub.stop()
 
 
 def shown(view: LogView) -> list[str]:
