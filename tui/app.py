@@ -322,11 +322,12 @@ class OpsConsoleApp(App[int]):
     def deliver(self, batch: Sequence[Event]) -> None:
         """Hand one batch of events to every pane on the main screen (this host's events only,
         but for the fleet panes), and a fleet host's to its screen when one is open."""
-        restarts = [i for i, event in enumerate(batch) if isinstance(event, ReplayRestart)]
-        if restarts:
-            # A replay seeking back gives everything again from its start: what came before
-            # the restart is forgotten, so nothing shows twice and the clock goes back.
-            batch = batch[restarts[-1] + 1 :]
+        # A replay seeking back gives everything again from its start: what came before the
+        # restart is forgotten, so nothing shows twice and the clock goes back. (Live, no
+        # batch has one: the check is not paid there.)
+        restart = None if self.hub.live else _last_restart(batch)
+        if restart is not None:
+            batch = batch[restart + 1 :]
             self._stream_time = 0.0
             if self._early is not None:
                 self._early.clear()
@@ -527,6 +528,14 @@ class OpsConsoleApp(App[int]):
                     f"key {key}",
                     partial(self.run_action, binding.action, node),
                 )
+
+
+def _last_restart(batch: Sequence[Event]) -> int | None:
+    """The index of the last ``replay.restart`` in ``batch``, or None."""
+    for index in range(len(batch) - 1, -1, -1):
+        if isinstance(batch[index], ReplayRestart):
+            return index
+    return None
 
 
 def run_console(config: Config, *, replay: Path | None = None, speed: float = 1.0) -> int:
