@@ -242,10 +242,6 @@ class LevelStyled(Widget):
         super().notify_style_update()
         self.palette.clear()
 
-    def level_style(self, level: Level | None) -> Style:
-        """The style of a figure at ``level`` (None: a figure without thresholds)."""
-        return self.palette.level(level)
-
 
 class Reading(NamedTuple):
     """What a ``Metric`` shows besides its history."""
