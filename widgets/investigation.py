@@ -141,7 +141,9 @@ class InvestigationView(EventPane):
 
     def compose(self) -> ComposeResult:
         yield self.summary
-        with TabbedContent(initial="investigation-tracker", id="investigation-sections"):
+        # No ``initial``: the first section (the tracker) is the default, and naming it made
+        # ContentTabs raise when the console quit while this view was still mounting.
+        with TabbedContent(id="investigation-sections"):
             for name, part in zip(SECTIONS, self.parts, strict=True):
                 with TabPane(name.capitalize(), id=f"investigation-{name}"):
                     yield part
