@@ -447,6 +447,31 @@ async def test_rows_are_updated_in_place() -> None:
         assert "2 of 1,234 processes" in drawn(pane)
 
 
+async def test_a_flickering_idle_process_stays_in_its_place() -> None:
+    pane, app = table_pane()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = pane.query_one(RowTable)
+        idle = [proc(pid, 0.0) for pid in range(10, 30)]
+        feed(pane, process_table([proc(1, 50.0), proc(5, 1.0), *idle]))
+        await pilot.pause()
+        assert pids_shown(table)[:3] == [1, 5, 29]  # ties in a first table: newest pid first
+        built = table.rendered_rows
+        # pid 5's CPU% flickers 1.0, 0.0, 1.0 (one tick of 100 Hz, then none): among the
+        # idle it keeps its place, so each tick redraws its row and no other.
+        for n, cpu in enumerate((0.0, 1.0, 0.0, 1.0), start=1):
+            feed(pane, process_table([proc(1, 50.0), proc(5, cpu), *idle], n=n))
+            await pilot.pause()
+            assert pids_shown(table)[:3] == [1, 5, 29]
+        assert table.rendered_rows == built + 4
+        # A real change of order still moves the row; a new process joins its equals last.
+        feed(pane, process_table([proc(1, 50.0), proc(5, 0.0), proc(40, 7.0), *idle], n=5))
+        await pilot.pause()
+        assert pids_shown(table)[:4] == [1, 40, 5, 29]
+        feed(pane, process_table([proc(1, 50.0), proc(5, 0.0), *idle, proc(99, 0.0)], n=6))
+        await pilot.pause()
+        assert pids_shown(table)[-1] == 99
+
+
 async def test_cursor_stays_on_its_process() -> None:
     pane, app = table_pane()
     async with app.run_test(size=(80, 24)) as pilot:
