@@ -342,6 +342,25 @@ async def test_overview_uses_three_columns_when_wide() -> None:
         assert pane.outer_size.height <= 6
 
 
+async def test_only_the_lines_that_change_are_drawn_again() -> None:
+    pane = overview()
+    app = PaneApp(pane)
+    async with app.run_test(size=(160, 45)) as pilot:
+        for n in range(60):  # sparklines full: a steady figure now draws the same line
+            feed(pane, host_sample(n))
+        await pilot.pause()
+        built = pane.built_lines
+        # The same figures again (an idle host): nothing is drawn.
+        feed(pane, host_sample(60))
+        await pilot.pause()
+        assert pane.built_lines == built
+        # Only the CPU moves: its row is drawn again, and the cores and disks are not.
+        feed(pane, host_sample(61, cpu_percent=80.0))
+        await pilot.pause()
+        assert pane.built_lines == built + 1
+        assert "80.0%" in figure_text(pane, "cpu")
+
+
 async def test_frozen_overview_collects_but_holds_its_picture() -> None:
     pane = overview()
     app = PaneApp(pane)

@@ -376,10 +376,12 @@ class HostOverview(HostPane):
                 ("net", "NET"),
             )
         ]
-        self._strips: list[Strip] | None = None
-        """The lines as drawn, built on demand after a change or a resize."""
+        self._strips: list[Strip | None] | None = None
+        """Each line as drawn (None until built again), for the width ``_drawn_width``."""
         self._drawn_width = 0
         """The content width the strips were built for."""
+        self.built_lines = 0
+        """Lines built so far (the rest were drawn as before): what updates cost."""
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -434,12 +436,22 @@ class HostOverview(HostPane):
                 cell("cgroup-memory", "CG MEM", readings.cgroup_memory(cgroup), model.cgroup_memory)
             )
         cores = tuple(readings.cores(sample)) if sample.per_core else None
-        if cores == self._cores and list(map(_drawn, cells)) == list(map(_drawn, self._cells)):
-            return  # flat figures (no swap, an idle link) draw the same: no repaint
         layout = len(cells) != len(self._cells) or (cores is None) != (self._cores is None)
+        before = self._line_keys()
         self._cells, self._cores = cells, cores
-        self._strips = None
-        self.refresh(layout=layout)
+        if layout:
+            self._strips = None
+            self.refresh(layout=True)
+            return
+        # Only the lines that draw differently are built and repainted: flat figures (no
+        # swap, an idle link, a disk that does not fill) keep their line, and the compositor
+        # renders less of the screen.
+        strips = self._strips
+        for y, (old, new) in enumerate(zip(before, self._line_keys(), strict=True)):
+            if old != new:
+                if strips is not None:
+                    strips[y] = None
+                self.refresh(Region(0, y, width, 1))
 
     @staticmethod
     def _disk_slots(columns: int, cgroup_cells: int) -> int:
@@ -459,14 +471,34 @@ class HostOverview(HostPane):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if self._strips is None or self._drawn_width != width:
-            self._strips = self._build(width)
+            self._strips = [None] * self._line_count(self._columns_for(width))
             self._drawn_width = width
-        if 0 <= y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(width, self.rich_style)
+        if not 0 <= y < len(self._strips):
+            return Strip.blank(width, self.rich_style)
+        strip = self._strips[y]
+        if strip is None:
+            strip = self._strips[y] = self._build_line(y, width)
+            self.built_lines += 1
+        return strip
 
-    def _build(self, width: int) -> list[Strip]:
-        """Every line of the overview, ``width`` cells wide."""
+    def _line_keys(self) -> list[object]:
+        """What each line shows, to tell which lines a new sample changes."""
+        keys: list[object] = [] if self._cores is None else [self._cores]
+        width = self.size.width
+        columns = self._columns_for(width)
+        widths = _cell_widths(width, columns)
+        cells = self._cells
+        keys.extend(
+            tuple(
+                _drawn(cell, cell_width)
+                for cell, cell_width in zip(cells[row : row + columns], widths, strict=False)
+            )
+            for row in range(0, len(cells), columns)
+        )
+        return keys
+
+    def _build_line(self, y: int, width: int) -> Strip:
+        """Line ``y`` of the overview, ``width`` cells wide: the cores, or a row of figures."""
         base = self.rich_style
         palette = self.palette
 
@@ -475,31 +507,31 @@ class HostOverview(HostPane):
             segments = [Segment(text, base + style) for text, style in parts]
             return Strip(segments).crop_extend(0, cells, base)
 
-        lines: list[Strip] = []
         if self._cores is not None:
-            lines.append(fitted(compact_meter(palette, "cores", self._cores, width), width))
+            if y == 0:
+                return fitted(compact_meter(palette, "cores", self._cores, width), width)
+            y -= 1
         gutter = Strip([Segment(" " * GUTTER, base)], GUTTER)
         columns = self._columns_for(width)
-        for row in range(0, len(self._cells), columns):
-            pieces: list[Strip] = []
-            for index, cell_width in enumerate(_cell_widths(width, columns)):
-                if row + index >= len(self._cells):
-                    break
-                cell = self._cells[row + index]
-                if index:
-                    pieces.append(gutter)
-                parts = metric_line(
-                    palette,
-                    cell.label,
-                    cell.reading,
-                    cell.history,
-                    cell_width,
-                    label_width=cell.label_width,
-                    value_width=cell.value_width,
-                )
-                pieces.append(fitted(parts, cell_width))
-            lines.append(Strip.join(pieces).crop_extend(0, width, base))
-        return lines
+        row = y * columns
+        pieces: list[Strip] = []
+        for index, cell_width in enumerate(_cell_widths(width, columns)):
+            if row + index >= len(self._cells):
+                break
+            cell = self._cells[row + index]
+            if index:
+                pieces.append(gutter)
+            parts = metric_line(
+                palette,
+                cell.label,
+                cell.reading,
+                cell.history,
+                cell_width,
+                label_width=cell.label_width,
+                value_width=cell.value_width,
+            )
+            pieces.append(fitted(parts, cell_width))
+        return Strip.join(pieces).crop_extend(0, width, base)
 
     def cell_region(self, key: str) -> Region | None:
         """Where the figure ``key`` (``cpu``, ``load``, ``memory``, ``swap``, ``disk-io``,
@@ -516,9 +548,18 @@ class HostOverview(HostPane):
         return Region(x, content.y + (self._cores is not None) + row, widths[column], 1)
 
 
-def _drawn(cell: _Cell) -> tuple[object, ...]:
-    """What of a cell shows on screen (a reading's ``level_of`` is a new function each time)."""
-    return (*cell[:2], cell.reading[:4], *cell[3:])
+def _drawn(cell: _Cell, width: int) -> tuple[object, ...]:
+    """What of a cell ``width`` cells wide shows on screen: its label, figure and the part of
+    its history the sparkline has room for (a reading's ``level_of`` is a new function each
+    time, so it is left out)."""
+    spark = width - cell.label_width - cell.value_width - 4  # label, space, figure, cue, space
+    return (
+        cell.key,
+        cell.label,
+        cell.reading[:4],
+        width,
+        cell.history[-spark:] if spark > 0 else (),
+    )
 
 
 GUTTER: Final = 2
