@@ -164,6 +164,21 @@ async def test_freeze_holds_the_screen_while_collection_goes_on(tmp_path: Path) 
         assert "FROZEN" not in screen_text(app)
 
 
+async def test_live_clock_ticks_on_its_own_and_uptime_follows_the_samples(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path, n=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_live(app, pilot)
+        header = app.query_one(ConsoleHeader)
+        line = header.render_line(0).text
+        assert "web-7" in line and " up " in line and "LIVE" in line
+        # No sample arrives, and the clock still moves on (it is drawn on its own tick, half
+        # a beat from the data, so the two never share a frame).
+        await pilot.pause(1.6)
+        assert header.render_line(0).text != line
+
+
 def _cpu_line(text: str) -> str:
     return next(line for line in text.splitlines() if "CPU" in line)
 

@@ -101,6 +101,8 @@ class ConsoleHeader(EventPane):
         self._boot_time: float | None = None
         self._data_time: float | None = None
         self._clock_timer: Timer | None = None
+        self._data_at: float | None = None
+        """When the newest sample arrived (monotonic seconds), to tick off its beat."""
         self._parts: list[tuple[str, str]] = []
         """What the line shows: text and component class, title first."""
         self._strip: Strip | None = None
@@ -114,7 +116,7 @@ class ConsoleHeader(EventPane):
     def on_mount(self) -> None:
         if self.live:
             # Only the live clock ticks; a replayed screen changes only with its data.
-            self._clock_timer = self.set_interval(1.0, self.show)
+            self._clock_timer = self.set_timer(1.0, self._tick)
         for name in ("hostname", "live", "read_only", "display_frozen", "recording"):
             self.watch(self, name, self.show, init=False)
         self.show()
@@ -123,18 +125,36 @@ class ConsoleHeader(EventPane):
         changed = False
         for event in events:
             if isinstance(event, HostSample):
+                # Live, the first sample shows at once (uptime, host name); later ones wait
+                # for the clock's tick.
+                changed = changed or not self.live or self._boot_time is None
                 self._boot_time = event.boot_time
                 self._data_time = event.ts
+                self._data_at = time.monotonic()
                 if event.host and event.host != self.hostname:
                     self.set_reactive(ConsoleHeader.hostname, event.host)
-                changed = True
+                    changed = True
         return changed
 
+    def _tick(self) -> None:
+        """Redraw the live clock, then wait for the next tick."""
+        self.show()
+        self._clock_timer = self.set_timer(self._next_tick(), self._tick)
+
+    def _next_tick(self) -> float:
+        """Seconds to the next tick of the clock: about one, on the half beat of the data.
+
+        A frame repaints everything between its highest and lowest change: the clock on the
+        top line in the same frame as the figures below made it redraw the view tabs between
+        them too, every second. Half a beat apart, each is a small frame of its own.
+        """
+        if self._data_at is None:
+            return 1.0
+        phase = (time.monotonic() - self._data_at) % 1.0
+        delay = (0.5 - phase) % 1.0
+        return delay if delay >= 0.2 else delay + 1.0
+
     def show(self) -> None:
-        if self._clock_timer is not None:
-            # Data arriving every second redraws the clock already; restarting the timer keeps
-            # it from adding a second redraw per second, and it still ticks when data stops.
-            self._clock_timer.reset()
         parts = [(self.hostname or "?", "header--title")]
         if self._boot_time is not None and self._data_time is not None:
             # Uptime as of the newest sample: right for a recording, and a live sample is fresh.
