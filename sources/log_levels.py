@@ -7,7 +7,6 @@ Nothing here trusts the line: any text gives an answer (possibly "none"), never 
 
 from __future__ import annotations
 
-import calendar
 import enum
 import functools
 import re
@@ -153,6 +152,8 @@ _SYSLOG = re.compile(
 )
 STAMP_SCAN = 80
 """Characters at the start of a line searched for a time."""
+_EPOCH = datetime(1970, 1, 1)
+"""A UTC wall-clock time minus this is its epoch (as calendar.timegm, without importing it)."""
 
 
 def _local(fields: tuple[int, int, int, int, int, int]) -> float:
@@ -176,15 +177,16 @@ def parse_timestamp(text: str, *, year: int | None = None) -> Stamp | None:
         y, mo, d, h, mi, s, frac, zone = iso.groups()
         try:
             fields = (int(y), int(mo), int(d), int(h), int(mi), int(s))
+            # datetime validates the day of the month, which mktime would roll over.
+            moment = datetime(*fields)
             if zone is None:
                 ts = _local(fields)
             else:
-                ts = float(calendar.timegm((*fields, 0, 0, 0)))
+                ts = (moment - _EPOCH).total_seconds()
                 if zone not in ("Z", "UTC"):
                     sign = -1 if zone[0] == "+" else 1
                     digits = zone[1:].replace(":", "")
                     ts += sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-            datetime(*fields)  # validates the day of the month, which mktime would roll over
         except (ValueError, OverflowError):
             return None
         return Stamp(ts + _fraction(frac), iso.start(), iso.end())
@@ -304,7 +306,15 @@ def analyse(text: str, previous: Level = Level.NONE) -> LineInfo:
 _TIME_CACHE: dict[str, float | None] = {}
 TIME_CACHE_SIZE = 4096
 """Distinct seconds whose epoch ``line_time`` keeps (a followed log repeats the same few)."""
-_ANY_STAMP = re.compile(f"{_ISO.pattern}|{_SYSLOG.pattern}")
+
+
+@functools.cache
+def _any_stamp() -> re.Pattern[str]:
+    """Either kind of stamp, compiled on first use: only a merge needs it, and ``opsconsole
+    logs FILE`` need not spend the millisecond before its first frame."""
+    return re.compile(f"{_ISO.pattern}|{_SYSLOG.pattern}")
+
+
 _EXTENDS = re.compile(r"\s?[.,\dZU+-]")
 """What may follow a stamp and still belong to it (a fraction, a zone)."""
 _last_start: tuple[str, float | None] = ("\0", None)
@@ -328,7 +338,7 @@ def line_time(text: str) -> float | None:
         fields = parse_json(text)
         return json_time(fields) if fields is not None else None
     head = text[:STAMP_SCAN]
-    match = _ANY_STAMP.search(head)
+    match = _any_stamp().search(head)
     if match is None:
         return None
     iso = match.group(1) is not None

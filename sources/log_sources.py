@@ -9,7 +9,6 @@ threads and only append to the ring; the view takes what is new once per frame.
 
 from __future__ import annotations
 
-import glob
 import heapq
 import itertools
 import os
@@ -653,6 +652,9 @@ class MergedDocument:
 
 # --- files, directories and globs ---------------------------------------------------------
 
+_GLOB_MAGIC = frozenset("*?[")
+"""The characters that make an argument a glob (as ``glob.has_magic``)."""
+
 
 def expand_paths(arguments: Sequence[str], limit: int = MAX_FILES) -> tuple[list[str], list[str]]:
     """The files that ``arguments`` (paths, directories, globs) name, and notes about the rest.
@@ -671,7 +673,9 @@ def expand_paths(arguments: Sequence[str], limit: int = MAX_FILES) -> tuple[list
                 notes.append(f"{argument}: {error.strerror}")
                 continue
             candidates = [(entry.path, _mtime(entry.path)) for entry in found]
-        elif glob.has_magic(argument):
+        elif not _GLOB_MAGIC.isdisjoint(argument):
+            import glob  # only for a glob: a plain file opens without it (1 ms)
+
             matches = glob.iglob(argument)  # noqa: PTH207 - the user's own glob syntax
             candidates = [(path, _mtime(path)) for path in matches if os.path.isfile(path)]  # noqa: PTH113
             if not candidates:

@@ -107,9 +107,7 @@ def run(args: argparse.Namespace, theme: str | None = None) -> int:
 def _app_class() -> Any:
     from textual.app import App, ComposeResult
     from textual.binding import Binding
-    from textual.widgets import Footer
 
-    from opsconsole.help import HelpScreen, binding_groups
     from opsconsole.sources.log_index import Document
     from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME
     from opsconsole.widgets.log_view import LogPane
@@ -135,15 +133,26 @@ def _app_class() -> Any:
 
         def compose(self) -> ComposeResult:
             yield LogPane(self._documents, id="logs")
-            yield Footer()
 
         def on_mount(self) -> None:
             for error in self._errors:
                 self.notify(error, title="Not opened", severity="error", timeout=15, markup=False)
             self.query_one(LogPane).view.focus()
+            # The footer (its module, styles and a widget per key) comes one frame after the
+            # log's last screen: that screen is what the user waits for.
+            self.call_after_refresh(self._mount_footer)
+
+        async def _mount_footer(self) -> None:
+            from textual.widgets import Footer
+
+            if self.is_running:
+                await self.mount(Footer())
+                self.refresh_bindings()  # it fills in on this signal, sent before it came
 
         def action_help(self) -> None:
             """Show every key."""
+            from opsconsole.help import HelpScreen, binding_groups  # only when asked for
+
             if not isinstance(self.screen, HelpScreen):
                 self.push_screen(HelpScreen(list(binding_groups(self, self.screen))))
 

@@ -57,14 +57,15 @@ SHOWN_CHARS = 4096
 """Characters of a line drawn; the rest is said to be cut (horizontal scroll stops there)."""
 TIME_MODES = ("raw", "utc", "local", "hidden")
 JSON_MODES = ("raw", "fields", "pretty")
-_ERROR_HINT = re.compile(
-    rb"(?i)error|fatal|crit|panic|emerg|severe|exception|traceback|<[0-3]>|\"priority\":\"[0-3]\""
+# Regexes used only on a key press stay text until then (re compiles and caches them): their
+# compiling is no part of the first frame.
+_ERROR_HINT = (
+    r"(?i)error|fatal|crit|panic|emerg|severe|exception|traceback|<[0-3]>|\"priority\":\"[0-3]\""
 )
-_TOKEN = re.compile(
-    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+_TOKEN = (
+    r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
     r"|(?:req(?:uest)?|trace|span|corr(?:elation)?)[-_]?id[=:\"' ]+([\w.-]+)"
-    r"|\b(?=[\w-]*\d)[A-Za-z0-9][\w-]{7,}\b",
-    re.IGNORECASE,
+    r"|\b(?=[\w-]*\d)[A-Za-z0-9][\w-]{7,}\b"
 )
 
 
@@ -82,7 +83,7 @@ def smart_pattern(text: str) -> re.Pattern[str]:
 
 def id_token(text: str) -> str | None:
     """The first thing in ``text`` that looks like a request or correlation id, or None."""
-    match = _TOKEN.search(text)
+    match = re.search(_TOKEN, text)
     if match is None:
         return None
     return match.group(1) or match.group(0)
@@ -799,9 +800,7 @@ class LogView(ScrollView, can_focus=True):
 
     def action_error(self, direction: int) -> None:
         """Go to the next (1) or previous (-1) error or fatal line."""
-        self._find(
-            re.compile(_ERROR_HINT.pattern.decode(), re.IGNORECASE), direction, "error", Level.ERROR
-        )
+        self._find(re.compile(_ERROR_HINT), direction, "error", Level.ERROR)
 
     def _find(
         self, pattern: re.Pattern[str], direction: int, what: str, level: Level | None
