@@ -12,6 +12,7 @@ characters.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,6 +22,14 @@ from typing import Any, BinaryIO
 import msgspec
 
 MASK = "<redacted>"
+
+MAX_NAME = 256
+"""Longest key name or URL scheme the text rules read: a run of name characters longer than
+this (a megabyte of base64 or letters on one line) is not a name, and reading it whole for each
+tell-tale in it would cost quadratic time."""
+# The characters of a key's name around its secret word, and of a URL's scheme.
+_NAME = rf"[A-Za-z0-9_.-]{{0,{MAX_NAME}}}"
+_SCHEME = rf"[a-zA-Z][a-zA-Z0-9+.-]{{0,{MAX_NAME}}}"
 
 # The value part of key=value: a quoted string or a run without separators.
 _VALUE = r"""(?:"[^"\n]*"|'[^'\n]*'|[^\s,;&"'<>]+)"""
@@ -38,9 +47,16 @@ _DEBIAN_ARCHITECTURE = (
 # could start at the same place: the specific kinds come before the generic key=value.
 _RULES: tuple[tuple[str, str], ...] = (
     (
+        # The key's body, read token by token (base64 runs and PEM headers, apart by blanks,
+        # newlines or escaped ones), then its END line when there is one: a key whose end a
+        # file's cut left out is masked too, and a line of BEGIN lines costs no search for an
+        # END. A key whose BEGIN line was cut off (a log's newest part taken) is its lines of
+        # base64 before an END line.
         "private_key",
-        r"-----BEGIN (?P<pk_kind>[A-Z0-9 ]*?)PRIVATE KEY-----.*?"
-        r"-----END (?P=pk_kind)PRIVATE KEY-----",
+        r"-----BEGIN (?P<pk_kind>[A-Z0-9 ]{0,40}?)PRIVATE KEY-----"
+        r"(?:(?:\s|\\[nr])+(?:[A-Za-z-]+:[ \t][^\r\n\\]*|[A-Za-z0-9+/=]+))*"
+        r"(?:(?:\s|\\[nr])*(?P<pk_end>-----END (?P=pk_kind)PRIVATE KEY-----))?"
+        r"|(?:[A-Za-z0-9+/=]{1,100}\r?\n)+(?P<pk_tail>-----END [A-Z0-9 ]{0,40}?PRIVATE KEY-----)",
     ),
     ("bearer_token", r"(?i:(?P<bearer>\bbearer\s+))[A-Za-z0-9\-._~+/]{8,}=*"),
     ("basic_auth", r"(?i:(?P<basic>\bbasic\s+))[A-Za-z0-9+/]{8,}=*"),
@@ -49,11 +65,17 @@ _RULES: tuple[tuple[str, str], ...] = (
         "azure_connection_string",
         r"(?i:(?P<az>\b(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=))[^;\s\"'&]+",
     ),
-    ("url_password", r"(?P<url>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/\s@\"']+:)[^@\s/\"']+(?=@)"),
-    ("cookie", r"(?im:(?P<ck>^[ \t]*(?:set-)?cookie[ \t]*:[ \t]*))[^\r\n]+"),
+    ("url_password", r"(?P<url>\b" + _SCHEME + r"://[^:/\s@\"']+:)[^@\s/\"']+(?=@)"),
+    (
+        # A Cookie or Set-Cookie header anywhere in a line (after a log's time stamp, in a curl
+        # command, as a quoted key): its name=value pairs, to the line's end or closing quote.
+        "cookie",
+        r"(?i:(?P<ck>\b" + _NAME + r"cookie[\"']?[ \t]*:[ \t]*[\"']?))"
+        rf"(?=[^\s=;,\"']{{1,{MAX_NAME}}}=)[^\r\n\"']+",
+    ),
     (
         "key_value",
-        r"(?i:(?P<kv>\b[A-Za-z0-9_.-]*" + _SECRET_WORDS + r"[A-Za-z0-9_.-]*[\"']?\s*[=:]\s*))"
+        r"(?i:(?P<kv>\b" + _NAME + _SECRET_WORDS + _NAME + r"[\"']?\s*[=:]\s*))"
         r"(?!" + re.escape(MASK) + r"|" + _DEBIAN_ARCHITECTURE + r")" + _VALUE,
     ),
 )
@@ -88,6 +110,7 @@ _TELLTALES = (
     "sig=",
     "://",
     "-----begin",
+    "-----end",
 )
 
 # JSON keys whose whole value is a secret, whatever it looks like.
@@ -107,25 +130,39 @@ class Redactor:
         """File name -> kind -> count of masked values."""
 
     def _count(self, file: str, kind: str, n: int = 1) -> None:
-        self.summary.setdefault(file, Counter())[kind] += n
+        counts = self.summary.get(file)
+        if counts is None:  # not setdefault: a Counter made for every mask costs in 100 MB
+            counts = self.summary[file] = Counter()
+        counts[kind] += n
 
     def text(self, text: str, file: str) -> str:
         """``text`` with every secret the text rules find masked."""
-        starts = _candidates(text)
-        if not starts:
+        # (where to try a match, the tell-tale it is for), taken earliest first, as a regex
+        # search would find them.
+        candidates = _candidates(text)
+        if not candidates:
             return text
         mask = self._mask(file)
         parts: list[str] = []
         done = 0
-        for start in starts:
-            if start < done:
+        while candidates:
+            start, at = heapq.heappop(candidates)
+            if at < done:
                 continue
-            match = _PATTERN.match(text, start)
+            pos = max(start, done)
+            match = _PATTERN.match(text, pos)
             if match is None:
+                # A match for the same tell-tale may begin further on: after where the last
+                # match ended (``Basic ...-Set-Cookie:``), at a part of a compound name, or at
+                # a line of a key's body.
+                if (later := _next_start(text, pos, at)) is not None:
+                    heapq.heappush(candidates, (later, at))
                 continue
-            parts.append(text[done:start])
+            parts.append(text[done : match.start()])
             parts.append(mask(match))
             done = match.end()
+            if done <= at:  # it ended before the tell-tale (an access key before --password)
+                heapq.heappush(candidates, (done, at))
         parts.append(text[done:])
         return "".join(parts)
 
@@ -135,8 +172,11 @@ class Redactor:
             assert kind is not None
             self._count(file, kind)
             if kind == "private_key":
+                if tail := match.group("pk_tail"):
+                    return MASK + "\n" + tail
                 label = match.group("pk_kind")
-                return f"-----BEGIN {label}PRIVATE KEY-----{MASK}-----END {label}PRIVATE KEY-----"
+                end = f"-----END {label}PRIVATE KEY-----" if match.group("pk_end") else ""
+                return f"-----BEGIN {label}PRIVATE KEY-----{MASK}{end}"
             keep = _KEEP[kind]
             kept = match.group(keep) if keep else ""
             quote = match.group()[len(kept) : len(kept) + 1]
@@ -191,12 +231,13 @@ class Redactor:
         elif file.endswith(".json"):
             target.write(self.json_bytes(source.read(), file))
         else:
+            held = ""
             for chunk in _chunks(source):
-                target.write(
-                    self.text(chunk.decode("utf-8", "surrogateescape"), file).encode(
-                        "utf-8", "surrogateescape"
-                    )
-                )
+                text = held + chunk.decode("utf-8", "surrogateescape")
+                cut = _open_key(text)
+                text, held = text[:cut], text[cut:]
+                target.write(self.text(text, file).encode("utf-8", "surrogateescape"))
+            target.write(self.text(held, file).encode("utf-8", "surrogateescape"))
 
     def copy_file(self, source: Path, target: Path, file: str) -> None:
         """``copy`` between two paths (``target`` created or replaced)."""
@@ -208,35 +249,84 @@ class Redactor:
         return {file: dict(sorted(counts.items())) for file, counts in sorted(self.summary.items())}
 
 
-def _candidates(text: str) -> list[int]:
-    """Where a rule's match could start, found from the tell-tales: the rules are then tried
-    only there (``match`` at a position), never scanned over the whole text."""
+def _candidates(text: str) -> list[tuple[int, int]]:
+    """Where a rule's match could start, found from the tell-tales: (the start of the word
+    holding one, where it is), sorted. The rules are then tried only there and at the places
+    ``_next_start`` finds, never scanned over the whole text."""
     low = text.lower()
     if len(low) != len(text):  # a few characters change length in lower case: go slowly
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    starts: set[int] = set()
+    found: set[tuple[int, int]] = set()
     for word in _TELLTALES:
         at = low.find(word)
         while at >= 0:
-            starts.add(_start_of(text, at, word))
+            if (start := _start_of(text, at, word)) is not None:
+                found.add((start, at))
             at = low.find(word, at + len(word))
-    return sorted(starts)
+    return sorted(found)
 
 
-def _start_of(text: str, at: int, word: str) -> int:
-    """Where the match that holds the tell-tale ``word`` at ``at`` would begin."""
-    if word == "cookie":  # a header: from the start of its line
-        return text.rfind("\n", 0, at) + 1
+def _next_start(text: str, pos: int, at: int) -> int | None:
+    """The next place after ``pos``, up to ``at``, where a match may begin: a word start after
+    a dash, dot, plus or line end."""
+    for later in range(pos + 1, at + 1):
+        if text[later - 1] in _BREAKS and text[later] not in _BREAKS:
+            return later
+    return None
+
+
+def _start_of(text: str, at: int, word: str) -> int | None:
+    """Where the match that holds the tell-tale ``word`` at ``at`` would begin; None when no
+    rule's match can hold it (deep inside a long run of name characters)."""
     if word in ("-----begin", "bearer", "basic", "akia", "asia", "sig="):
         return at
-    # A key (password, api_key, AccountKey) or a URL's scheme: back to the start of the word.
+    if word == "-----end":  # a key whose BEGIN was cut off: back over its lines of base64
+        start, floor = at, max(0, at - MAX_KEY_BYTES)
+        while start > floor and text[start - 1] in _KEY_BODY_CHARS:
+            start -= 1
+        while start < at and text[start] in "\r\n":
+            start += 1
+        return start
+    # A key (password, api_key, AccountKey, Set-Cookie) or a URL's scheme: back to the start
+    # of the word, at most MAX_NAME characters: further in is not a name (a megabyte of base64
+    # on one line), and looking back further for each tell-tale costs quadratic time.
     allowed = _SCHEME_CHARS if word == "://" else _KEY_CHARS
     start = at
-    while start > 0 and text[start - 1] in allowed:
+    floor = max(0, at - MAX_NAME)
+    while start > floor and text[start - 1] in allowed:
         start -= 1
+    if start == floor and start > 0 and text[start - 1] in allowed:
+        return None
+    # Dashes and dots before a name are not part of it (``--password=``): every rule's match
+    # begins at a word boundary.
+    while start < at and text[start] in _LEADING:
+        start += 1
     return start
 
 
+MAX_KEY_BYTES = 64 * 1024
+"""A private key is held back from one chunk to the next, to be masked whole, up to this size."""
+
+
+def _open_key(text: str) -> int:
+    """Where a private key that ``text`` does not finish begins (its line), so that it is
+    redacted with the next chunk; ``len(text)`` when there is none or it is too long to be one."""
+    begin = text.rfind("-----BEGIN ")
+    if (
+        begin < 0
+        or len(text) - begin > MAX_KEY_BYTES
+        or "PRIVATE KEY-----" not in text[begin : begin + 80]
+        or "-----END " in text[begin:]
+    ):
+        return len(text)
+    return text.rfind("\n", 0, begin) + 1
+
+
+_KEY_BODY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=\r\n")
+_LEADING = "-.+"
+"""The characters of a name or a scheme that no rule's match begins with."""
+_BREAKS = _LEADING + "\n"
+"""Where a match may begin just after, inside what a tell-tale's start looks back over."""
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 
