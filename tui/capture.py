@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import itertools
 import os
 import platform
 import re
@@ -564,7 +565,10 @@ class FlightRecorder:
         events = list(self._events)
         latest = self._hub.snapshot()
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        root = self.directory / f"flight-{_safe_name(self.host)}-{stamp}-{os.getpid()}"
+        # Numbered: a critical alert and ctrl+b in the same second each get their bundle (the
+        # second was refused, its directory already there).
+        number = next(_FLIGHT_NUMBERS)
+        root = self.directory / f"flight-{_safe_name(self.host)}-{stamp}-{os.getpid()}-{number}"
         try:
             path: Path | None = await asyncio.to_thread(self._write, root, events, latest, reason)
             error = None
@@ -585,6 +589,10 @@ class FlightRecorder:
         if self.config is not None:
             writer.add_investigation(self.config.investigation.store or _default_store())
         return writer.finish(host=self.host, fmt="dir")
+
+
+_FLIGHT_NUMBERS = itertools.count(1)
+"""Flight recordings written by this process."""
 
 
 def _critical(event: Event) -> bool:
