@@ -22,6 +22,7 @@ from opsconsole.cli import build_parser
 from opsconsole.config import Config
 from opsconsole.sources.events import decode, encode
 from tests.bundles.helpers import T0, stream, write_bundle
+from tests.scripted import wait_for
 
 
 def _check_exit(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
@@ -173,3 +174,58 @@ def test_hostile_archive_is_refused_and_writes_nothing_outside(tmp_path: Path) -
     assert not (tmp_path / "escaped.txt").exists()
     assert not (tmp_path / "deep" / "escaped.txt").exists()
     assert check_bundle(archive)
+
+
+async def test_hostile_members_in_a_sound_bundle_are_named_and_the_rest_opens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = write_bundle(tmp_path / "b")
+    archive = tmp_path / "b.tar.gz"
+    hostile: list[tuple[tarfile.TarInfo, bytes]] = []
+    for name, kind, target in (
+        ("b/../../escaped", tarfile.REGTYPE, ""),
+        ("/tmp/absolute-escaped", tarfile.REGTYPE, ""),
+        ("b/logs/out", tarfile.SYMTYPE, "/etc"),
+        ("b/logs/up", tarfile.SYMTYPE, "../../../outside"),
+        ("b/logs/hard", tarfile.LNKTYPE, "/etc/passwd"),
+        ("b/logs/null", tarfile.CHRTYPE, ""),
+        ("b/logs/pipe", tarfile.FIFOTYPE, ""),
+    ):
+        member = tarfile.TarInfo(name)
+        member.type, member.linkname = kind, target
+        hostile.append((member, b""))
+    with tarfile.open(archive, "w:gz") as tar:  # the order pack() uses, the hostile ones inside
+        tar.add(directory, arcname="b", recursive=False)
+        tar.add(directory / "manifest.json", arcname="b/manifest.json")
+        for member, data in hostile:
+            tar.addfile(member, io.BytesIO(data))
+        for name in ("events.jsonl", "logs", "snapshots"):
+            tar.add(directory / name, arcname=f"b/{name}")
+    code, lines = _check_exit(archive, capsys)
+    assert code == 1
+    assert lines == [
+        f"{archive}: b.tar.gz: member b/../../escaped: skipped, path with '..'",
+        f"{archive}: b.tar.gz: member /tmp/absolute-escaped: skipped, absolute path",
+        f"{archive}: b.tar.gz: member b/logs/out: skipped, symlink to '/etc': absolute or empty"
+        " target",
+        f"{archive}: b.tar.gz: member b/logs/up: skipped, symlink to '../../../outside' points"
+        " outside the archive",
+        f"{archive}: b.tar.gz: member b/logs/hard: skipped, hard link to '/etc/passwd', not a"
+        " file extracted before it",
+        f"{archive}: b.tar.gz: member b/logs/null: skipped, device file",
+        f"{archive}: b.tar.gz: member b/logs/pipe: skipped, fifo",
+    ]
+    assert not (tmp_path / "escaped").exists() and not Path("/tmp/absolute-escaped").exists()
+    # Opened in the console, each is told, and the bundle replays in full.
+    with open_cli.opened(archive, Config(), speed=0) as session:
+        assert session.control is not None
+        app = open_cli.make_app(session)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(lambda: len(app._notifications) >= len(hostile), timeout=10)
+            await wait_for(lambda: session.control is not None and session.control.ended)
+            await pilot.pause()
+            told = [n.message for n in app._notifications]
+            latest = app.hub.latest("host.sample")
+    assert told == [line.removeprefix(f"{archive}: ") for line in lines]
+    assert latest == stream()[-1]  # the last recorded sample
+    assert not (tmp_path / "escaped").exists()
