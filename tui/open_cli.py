@@ -3,7 +3,9 @@
 A bundle replays under a clock the user drives (sources/bundle_source.py, widgets/
 replay_clock.py); its investigation opens as a copy in the data directory, so the user goes on
 with it and the bundle stays as it was. A sosreport's outputs become events at the report's
-time (sources/sosreport.py). ``--check`` verifies either without the UI, for scripts.
+time (sources/sosreport.py); what sos recorded as timed out or truncated, and the report's
+problems (missing files, dangling links), are told in notifications. ``--check`` verifies
+either without the UI, for scripts.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from opsconsole.config import Config
 from opsconsole.sources.archive import ExtractionStopped
 from opsconsole.sources.base import Source
 from opsconsole.sources.bundle_source import BundleLogsSource, BundleSource, ReplayControl
+from opsconsole.sources.events import SosReportInfo
 from opsconsole.sources.sosreport import (
     SosReportSource,
     check_sosreport,
@@ -173,6 +176,8 @@ def make_app(session: Opened) -> Any:
     _tell(app, session.problems)
     if session.pending is not None:
         app.call_later(_tell_when_found, app, session.pending)
+    if any(isinstance(source, SosReportSource) for source in session.sources):
+        app.call_later(_tell_sos_report, app)
     return app
 
 
@@ -180,9 +185,9 @@ MAX_NOTICES = 10
 """Problems told one by one; the rest in one more notification (``open --check`` lists all)."""
 
 
-def _tell(app: Any, problems: list[str]) -> None:
+def _tell(app: Any, problems: list[str], title: str = "Bundle damaged") -> None:
     for problem in problems[:MAX_NOTICES]:
-        app.notify(safe_text(problem), title="Bundle damaged", severity="warning", markup=False)
+        app.notify(safe_text(problem), title=title, severity="warning", markup=False)
     if len(problems) > MAX_NOTICES:
         more = len(problems) - MAX_NOTICES
         app.notify(f"{more} more problems: opsconsole open --check lists them all", markup=False)
@@ -204,6 +209,38 @@ def _tell_when_found(app: Any, pending: Future[list[str]]) -> None:
         _tell(app, problems)
 
     app.run_worker(tell(), group="bundle-check")
+
+
+def sos_notices(info: SosReportInfo) -> list[str]:
+    """What a sosreport's user is told first: the commands sos recorded as timed out or cut
+    short (their output is partial or absent), then each problem met reading the report."""
+    notices = []
+    for what, commands in (
+        ("timed out", [c.command for c in info.commands if c.timed_out]),
+        ("truncated", [c.command for c in info.commands if c.truncated]),
+    ):
+        if commands:
+            more = f" and {len(commands) - 3} more" if len(commands) > 3 else ""
+            notices.append(f"sos recorded {len(commands)} {what}: {', '.join(commands[:3])}{more}")
+    return notices + list(info.problems)
+
+
+def _tell_sos_report(app: Any) -> None:
+    """Tell what sos recorded about the report and its problems once the report is read (from
+    the app's loop)."""
+    subscription = app.hub.subscribe(kinds=("sos.report",))
+
+    async def tell() -> None:
+        try:
+            while batch := await subscription.batch():
+                info = next((e for e in batch if isinstance(e, SosReportInfo)), None)
+                if info is not None:
+                    _tell(app, sos_notices(info), title="sosreport")
+                    return
+        finally:
+            app.hub.unsubscribe(subscription)
+
+    app.run_worker(tell(), group="sos-report")
 
 
 def _run_app(session: Opened) -> int:

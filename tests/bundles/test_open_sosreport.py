@@ -40,3 +40,19 @@ async def test_open_a_sosreport_archive_in_the_console(tmp_path: Path) -> None:
             assert not app.hub.live
             listed = app.hub.latest("container.list")
             assert isinstance(listed, ContainerList) and listed.containers
+            # What sos recorded and what the report lacks are told, not only to --check.
+            await wait_for(lambda: len(app._notifications) >= 5, timeout=10)
+            told = [(n.title, n.message) for n in app._notifications]
+    assert told[:2] == [
+        ("sosreport", "sos recorded 2 timed out: lsof M -n -l -c '', ip -s link"),
+        ("sosreport", "sos recorded 1 truncated: journalctl --no-pager --boot"),
+    ]
+    assert sorted(told[2:]) == [
+        ("sosreport", "etc/hosts: listed by plugin networking, no such file"),
+        ("sosreport", "lsof: dangling symlink to 'sos_commands/process/lsof_M_-n_-l_-c'"),
+        (
+            "sosreport",
+            "sos_commands/networking/ip_-s_link: the manifest lists it for 'ip -s link',"
+            " no such file",
+        ),
+    ]
