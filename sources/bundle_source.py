@@ -316,11 +316,13 @@ def listed_logs(manifest: Mapping[str, Any]) -> list[ListedLog]:
 
 
 def _inside(root: Path, name: str) -> bool:
-    """Whether ``name`` is a file of the bundle at ``root``, not a link out of it."""
+    """Whether ``name`` is a regular file of the bundle at ``root``: not a link out of it, nor
+    a fifo or device put in a bundle directory (opening a fifo waits for a writer forever)."""
     try:
-        return (root / name).resolve(strict=True).is_relative_to(root.resolve())
+        path = (root / name).resolve(strict=True)
     except (OSError, RuntimeError):
         return False
+    return path.is_relative_to(root.resolve()) and path.is_file()
 
 
 class BundleLogsSource:

@@ -3,6 +3,7 @@ bundle is opened; a file the capturing user may not read is a problem in the man
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -211,3 +212,29 @@ async def test_a_host_log_keeps_its_lines_times_and_says_what_was_cut(tmp_path: 
     assert [line.ts for line in lines[1:5]] == [start, start, start, start + 7]
     # A syslog time has no zone or year: local time, in the year of the recording.
     assert lines[5].ts == datetime(2026, 11, 24, 10, 0, 9).timestamp()
+
+
+async def test_a_log_that_became_a_fifo_is_skipped_not_waited_on(tmp_path: Path) -> None:
+    # A bundle directory is opened in place: one of its logs replaced by a fifo would block
+    # its reader (and the console's exit) for good.
+    writer = BundleWriter(tmp_path / "b")
+    for name in ("a", "b"):
+        writer.add_bytes(f"logs/host/{name}.log", f"line of {name}\n".encode())
+        writer.logs.append(
+            {"file": f"logs/host/{name}.log", "stream": f"file:/{name}", "kind": "host"}
+        )
+    root = writer.finish(host="h1")
+    (root / "logs/host/a.log").unlink()
+    os.mkfifo(root / "logs/host/a.log")
+    bundle = open_bundle(root)
+    assert bundle.problems == ["logs/host/a.log: missing"]
+    source = BundleLogsSource(bundle.root, bundle.manifest, host="h1", ts=1_700_000_000.0)
+    await source.open()
+
+    async def read() -> list[LogLines]:
+        return [event async for event in source.events() if isinstance(event, LogLines)]
+
+    batches = await asyncio.wait_for(read(), timeout=10)
+    assert [(b.stream, [line.text for line in b.lines]) for b in batches] == [
+        ("file:/b", ["line of b"])
+    ]
