@@ -403,6 +403,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
     """The manifest, checked for a version this opsconsole reads."""
     path = root / MANIFEST
     try:
+        _regular(path)
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
         raise BundleError(f"{root.name}: not a bundle (no {MANIFEST})") from None
@@ -487,9 +488,18 @@ def _opened(path: Path, directory: Path, problems: list[str], *, check: bool) ->
         # Named by the archive, not the temporary directory, with what broke on the way.
         message = str(error).replace(f"{root.name}: ", "", 1)
         raise BundleError("; ".join([f"{path.name}: {message}", *problems])) from None
+    if (root / EVENTS).exists():
+        _regular(root / EVENTS)
     if check:
         problems += verify(root, manifest)
     return Bundle(root, manifest, problems)
+
+
+def _regular(path: Path) -> None:
+    """BundleError unless ``path`` (when it exists) is a regular file: a fifo or a device in a
+    bundle directory, opened in place, would block its reader for good."""
+    if path.exists() and not path.is_file():
+        raise BundleError(f"{path.name}: not a regular file")
 
 
 class GrowingFile(PosixPath):

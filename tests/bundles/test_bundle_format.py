@@ -229,3 +229,15 @@ async def test_hostile_members_in_a_sound_bundle_are_named_and_the_rest_opens(
     assert told == [line.removeprefix(f"{archive}: ") for line in lines]
     assert latest == stream()[-1]  # the last recorded sample
     assert not (tmp_path / "escaped").exists()
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "events.jsonl"])
+def test_a_fifo_in_a_bundle_directory_is_refused_not_waited_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    root = write_bundle(tmp_path / "b")
+    (root / name).unlink()
+    os.mkfifo(root / name)
+    with pytest.raises(BundleError, match=f"^{name}: not a regular file$"):
+        open_bundle(root)
+    assert _check_exit(root, capsys) == (1, [f"{root}: {name}: not a regular file"])
