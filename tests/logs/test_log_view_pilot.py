@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from pathlib import Path
 
 from textual.widgets import Input, Static
@@ -384,3 +386,59 @@ async def test_keys_typed_at_once_reach_the_prompt(tmp_path: Path) -> None:
         assert "/needle" in title(app)
         await pilot.press("H")  # the histogram, mounted with the prompt
         assert app.query_one("#log-histogram").has_class("-open")
+
+
+async def test_time_cycles_raw_utc_local_with_its_zone_and_hidden(tmp_path: Path) -> None:
+    # The local zone is the host's own, from the system's zone database: India's, which has
+    # no daylight saving, so the figures hold all year.
+    lines = [b"2026-11-24T10:00:00Z INFO start", b"Nov 24 10:00:05 host app: syslog line"]
+    app = make_app(write_log(tmp_path, lines))
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"
+    time.tzset()
+    try:
+        async with app.run_test(size=(80, 8)) as pilot:
+            view = app.query_one(LogView)
+            await settle(pilot, view, lambda: view.document.line_count == 2)
+            assert shown(view)[:2] == [
+                " 2026-11-24T10:00:00Z INFO start",
+                " Nov 24 10:00:05 host app: syslog line",
+            ]
+            await pilot.press("T")
+            await settle(pilot, view, lambda: "time: utc" in title(app))
+            assert shown(view)[0] == " 2026-11-24 10:00:00.000 UTC INFO start"
+            # A syslog time has no zone: it is the host's local time, 04:30:05 in UTC.
+            assert shown(view)[1].startswith(f" {time.localtime().tm_year}-11-24 04:30:05.000 UTC")
+            await pilot.press("T")
+            await settle(pilot, view, lambda: "time: local" in title(app))
+            assert shown(view)[0] == " 2026-11-24 15:30:00.000 IST INFO start"
+            assert shown(view)[1].endswith("-11-24 10:00:05.000 IST host app: syslog line")
+            await pilot.press("T")
+            await settle(pilot, view, lambda: "time: hidden" in title(app))
+            assert shown(view)[:2] == [" INFO start", " host app: syslog line"]
+            await pilot.press("T")
+            await settle(pilot, view, lambda: "time:" not in title(app))
+            assert shown(view)[0] == " 2026-11-24T10:00:00Z INFO start"
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+async def test_several_files_open_one_at_a_time_and_brackets_switch(tmp_path: Path) -> None:
+    web = write_log(tmp_path, [b"web one", b"web two"], "web.log")
+    db = write_log(tmp_path, [b"db one"], "db.log")
+    app = make_app(web, db)
+    async with app.run_test(size=(80, 8)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: title(app).startswith(f" [1/2] {web} │ line 2/2"))
+        assert shown(view)[:2] == [" web one", " web two"]
+        await pilot.press("right_square_bracket")
+        await settle(pilot, view, lambda: title(app).startswith(f" [2/2] {db} │ line 1/1"))
+        assert shown(view)[0] == " db one"
+        await pilot.press("right_square_bracket")  # round to the first again
+        await settle(pilot, view, lambda: shown(view)[:2] == [" web one", " web two"])
+        await pilot.press("left_square_bracket")
+        await settle(pilot, view, lambda: title(app).startswith(f" [2/2] {db}"))
