@@ -46,10 +46,15 @@ async def test_seeking_back_shows_each_fact_once(tmp_path: Path) -> None:
         app = open_cli.make_app(session)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(lambda: control.ended, timeout=10)
-            await pilot.pause(0.5)
+            # The views after the dashboard are built after the first frame.
+            await wait_for(lambda: bool(app.query(AlertsPane)) and bool(app.query(PatternsPane)))
             overview = app.query_one(HostOverview)
             alerts = app.query_one(AlertsPane)
             patterns = app.query_one(PatternsPane)
+            # The panes take what the source played through the app's pump: on a loaded box,
+            # a while after the clock ended.
+            await wait_for(lambda: bool(alerts.entries) and patterns.grouper.lines >= 3, 10)
+            await pilot.pause(0.5)
             assert len(overview.model.cpu) == 60
             assert [entry.count for entry in alerts.entries.values()] == [1]
             assert _error_lines(app) == 1
@@ -61,6 +66,7 @@ async def test_seeking_back_shows_each_fact_once(tmp_path: Path) -> None:
             control.paused = True
             control.seek(T0 + 30)
             await wait_for(lambda: control.position == T0 + 30, timeout=10)
+            await wait_for(lambda: overview.model.cpu.latest == 30.0, timeout=10)
             await pilot.pause(0.5)
             assert len(overview.model.cpu) == 31  # history up to 30 s, not 60 + 31
             assert overview.model.cpu.latest == 30.0
@@ -75,6 +81,7 @@ async def test_seeking_back_shows_each_fact_once(tmp_path: Path) -> None:
             # Played to the end again: once each, as the first time.
             control.toggle()
             await wait_for(lambda: control.ended, timeout=10)
+            await wait_for(lambda: _error_lines(app) >= 1 and patterns.grouper.lines >= 3, 10)
             await pilot.pause(0.5)
             assert len(overview.model.cpu) == 60
             assert [entry.count for entry in alerts.entries.values()] == [1]
