@@ -11,6 +11,7 @@ from rich.text import Text
 from textual import work
 from textual.reactive import reactive
 from textual.widget import Widget
+from textual.worker import get_current_worker
 
 from opsconsole.sources.log_index import Document
 from opsconsole.sources.log_levels import Level, analyse
@@ -88,15 +89,27 @@ class LogHistogram(Widget):
     summary: reactive[str] = reactive("counting…")
     """What the histogram shows, as plain text rows (set on the UI thread only)."""
 
+    counted: Document | None = None
+    """The document last counted (or being counted)."""
+
     def count(self, document: Document) -> None:
         """Count ``document`` again in a thread and show the result."""
+        self.counted = document
         self.summary = "counting…"
         self._count(document, max(10, self.size.width - 8))
 
     @work(thread=True, exclusive=True, group="log-histogram")
     def _count(self, document: Document, buckets: int) -> None:
+        worker = get_current_worker()
+        # A filter fills its document in a thread: count what it keeps once it has read all.
+        while not getattr(document, "done", True):
+            if worker.is_cancelled:
+                return
+            time.sleep(0.05)
         started = time.monotonic()
         result = histogram(document, buckets)
+        if worker.is_cancelled:  # another document was asked for meanwhile
+            return
         if result is None:
             text = "no timestamps found in these lines"
         else:

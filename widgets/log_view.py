@@ -43,8 +43,10 @@ from opsconsole.sources.log_sources import MergedDocument, RingDocument, feed_lo
 from opsconsole.sources.text import safe_text
 from opsconsole.widgets.pane import EventPane
 
-if TYPE_CHECKING:  # events import msgspec: kept off the start of ``opsconsole logs FILE``
+if TYPE_CHECKING:  # kept off the start of ``opsconsole logs FILE``: events import msgspec,
+    # and the histogram is mounted after the first frame
     from opsconsole.sources.events import Event, LogLines
+    from opsconsole.widgets.log_histogram import LogHistogram
 
 FRAME = 0.1
 """Seconds between two looks at the documents for new lines: one redraw per frame at most."""
@@ -1146,6 +1148,7 @@ class LogPane(Vertical):
         self._title = ""
         self._streams: dict[str, RingDocument] = {}
         self._hidden: AwaitMount | None = None
+        self._histogram: LogHistogram | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-title", markup=False)
@@ -1157,7 +1160,7 @@ class LogPane(Vertical):
         return self.query_one(LogView)
 
     def on_mount(self) -> None:
-        self.view.on_change = self._update_title
+        self.view.on_change = self._view_changed
         self._update_title()
         # The histogram and the prompt stay hidden until asked for: mounted after the first
         # frame, their styles and widgets cost that frame nothing.
@@ -1168,8 +1171,21 @@ class LogPane(Vertical):
         if self._hidden is None:
             from opsconsole.widgets.log_histogram import LogHistogram
 
-            self._hidden = self.mount(LogHistogram(id="log-histogram"), Input(id="log-prompt"))
+            self._histogram = LogHistogram(id="log-histogram")
+            self._hidden = self.mount(self._histogram, Input(id="log-prompt"))
         return self._hidden
+
+    def _view_changed(self) -> None:
+        """Redraw the title; an open histogram counts the lines shown when they are another
+        document's (a filter, another log, a merge, a trace)."""
+        self._update_title()
+        histogram = self._histogram
+        if (
+            histogram is not None
+            and histogram.has_class("-open")
+            and histogram.counted is not self.view.document
+        ):
+            histogram.count(self.view.document)
 
     def add_document(self, document: Document, *, show: bool = True) -> None:
         """Open another document, and show it (always, when nothing else was open)."""
@@ -1206,7 +1222,7 @@ class LogPane(Vertical):
 
     def on_log_view_changed(self, event: LogView.Changed) -> None:
         event.stop()
-        self._update_title()
+        self._view_changed()
 
     def on_log_view_notice(self, event: LogView.Notice) -> None:
         event.stop()
@@ -1313,10 +1329,9 @@ class LogPane(Vertical):
 
     async def action_histogram(self) -> None:
         """Show or hide the histogram of lines per level over time."""
-        from opsconsole.widgets.log_histogram import LogHistogram
-
         await self._mount_hidden()
-        histogram = self.query_one(LogHistogram)
+        histogram = self._histogram
+        assert histogram is not None  # mounted just above
         histogram.toggle_class("-open")
         if histogram.has_class("-open"):
             histogram.count(self.view.document)

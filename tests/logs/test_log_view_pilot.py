@@ -334,7 +334,16 @@ async def test_time_range_filter_and_histogram(tmp_path: Path) -> None:
         await settle(pilot, view, lambda: histogram.summary != "counting…")
         rows = histogram.summary.split("\n")
         assert rows[0].startswith(" error") and rows[1].startswith("  warn")
+        assert rows[2].startswith(" other") and rows[2][7:].strip()
         assert "2026-11-24" in rows[3] or "2026-11-24" in rows[-1]
+        # The histogram is of the lines shown: a filter opened under it is counted again.
+        await pilot.press("ampersand", *"ERROR", "enter")
+
+        def errors_only() -> bool:
+            rows = histogram.summary.split("\n")
+            return len(rows) == 4 and bool(rows[0][7:].strip()) and not rows[2][7:].strip()
+
+        await settle(pilot, view, errors_only)
 
 
 async def test_logs_tab_takes_log_lines_from_the_event_stream(tmp_path: Path) -> None:
