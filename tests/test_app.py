@@ -274,6 +274,36 @@ async def test_process_table_is_updated_in_place(tmp_path: Path) -> None:
         assert table.rendered_rows == built  # so no row was drawn again
 
 
+async def test_dashboard_table_scrolls_by_keys_without_a_scrollbar(tmp_path: Path) -> None:
+    app = make_app(tmp_path, n=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_live(app, pilot)
+        rows = tuple(
+            ProcessRow(
+                pid=pid,
+                user="root",
+                name=f"w{pid}",
+                command=f"worker-{pid}",
+                state="sleeping",
+                cpu_percent=0.0,
+                rss=1 << 20,
+            )
+            for pid in range(1000, 1100)
+        )
+        table_event = ProcessTable(
+            ts=1_700_000_100.0, host="web-7", source="host", total=100, rows=rows
+        )
+        app.deliver([table_event])
+        await pilot.pause(0.2)
+        table = app.query_one("#dashboard-processes", ProcessTablePane).query_one(RowTable)
+        assert table.vertical_scrollbar.size.width == 0  # the top of the list, as in top
+        assert "worker-1000" not in screen_text(app)  # lowest pid last among equals
+        await pilot.press("G")
+        await pilot.pause(0.1)
+        assert "worker-1000" in screen_text(app)
+        assert "100 of 100 processes" in screen_text(app)
+
+
 async def test_the_visible_view_has_the_keyboard(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:

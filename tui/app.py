@@ -110,6 +110,10 @@ class OpsConsoleApp(App[int]):
     #main { height: 1fr; }
     #dashboard-host { height: auto; max-height: 60%; }
     #dashboard-processes { height: 1fr; }
+    /* The dashboard shows the top of the list, as top and htop do, and its status line
+       counts the rest: a scrollbar there was redrawn whole (a line per row) whenever a
+       process came or went; view 2 keeps one. */
+    #dashboard-processes RowTable { scrollbar-size-vertical: 0; }
     #log-patterns { height: 30%; }
     TabbedContent { height: 1fr; }
     TabPane { padding: 0; }
