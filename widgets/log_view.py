@@ -462,6 +462,8 @@ class LogView(ScrollView, can_focus=True):
         self.selection_start: int | None = None
         """Start of the selection being made (``v``), or None."""
         self._seen: tuple[int, int, int] = (-1, -1, -1)
+        self._status: tuple[str, str] = ("", "")
+        """What the documents' ``status`` said when the title was last told (see ``tick``)."""
         self._drawn = 0.0
         """When new lines were last drawn (monotonic seconds)."""
         self._evicted = 0
@@ -577,6 +579,10 @@ class LogView(ScrollView, can_focus=True):
         evicted = getattr(self.base, "evicted", 0)
         state = (document.line_count, document.generation, evicted)
         if state == self._seen:
+            status = (document.status(), self.base.status())
+            if status != self._status:  # a filter or a count went on, or ended, with no new line
+                self._status = status
+                self._changed()
             if self.follow and self.scroll_y != self.max_scroll_y:
                 self._go_end()  # a layout (a wider line came) left the view short of the end
             return

@@ -451,3 +451,19 @@ async def test_several_files_open_one_at_a_time_and_brackets_switch(tmp_path: Pa
         await settle(pilot, view, lambda: shown(view)[:2] == [" web one", " web two"])
         await pilot.press("left_square_bracket")
         await settle(pilot, view, lambda: title(app).startswith(f" [2/2] {db}"))
+
+
+async def test_the_title_says_when_a_filter_has_read_everything(tmp_path: Path) -> None:
+    # Every line the filter keeps comes first: it reads on through the rest with nothing more
+    # to show, and the title must still drop "filtering" once it has read everything.
+    lines = [b"ERROR early %d" % n for n in range(10)]
+    lines += [b"INFO late %d" % n for n in range(150_000)]
+    app = make_app(write_log(tmp_path, lines))
+    async with app.run_test(size=(120, 10)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == len(lines))
+        await pilot.press("ampersand", *"level:error", "enter")
+        await settle(pilot, view, lambda: view.document.line_count == 10)
+        await settle(pilot, view, lambda: getattr(view.document, "done", False))
+        await settle(pilot, view, lambda: "filtering" not in title(app))
+        assert "line 10/10 │ filter: level:error" in title(app)
