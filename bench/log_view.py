@@ -3,6 +3,7 @@
     .venv/bin/python bench/log_view.py      # 1 GB file (made once under /tmp), 20 s follows
     .venv/bin/python bench/log_view.py --mb 100 --follow-seconds 5 --rates 50000  # quick
     .venv/bin/python bench/log_view.py --before /tmp/opsc-before  # and an older tree beside
+    .venv/bin/python bench/log_view.py --mb 100 --no-follow --open-only --repeat 15  # last screen
 
 ``--before DIR`` also runs the ``opsconsole`` package found in DIR, laid out as installed; for
 the last commit:
