@@ -323,6 +323,12 @@ class OpsConsoleApp(App[int]):
             if not all(isinstance(event, SourceStatus | SourceHealth) for event in batch):
                 last_data = loop.time()
 
+    @property
+    def caught_up(self) -> bool:
+        """True when every view is built and has been given every event published so far
+        (what a test waits for before it reads the screen of a replay)."""
+        return self._panes is not None and not self._subscription.pending
+
     def deliver(self, batch: Sequence[Event]) -> None:
         """Hand one batch of events to every pane on the main screen (this host's events only,
         but for the fleet panes), and a fleet host's to its screen when one is open."""

@@ -78,6 +78,11 @@ class Subscription:
         self._queue.append(event)
         self._ready.set()
 
+    @property
+    def pending(self) -> int:
+        """Events queued and not yet taken."""
+        return len(self._queue)
+
     def drain(self) -> list[Event]:
         """Take every queued event without waiting."""
         events = list(self._queue)

@@ -32,11 +32,11 @@ def until_replayed(*keys: str):
     async def run_before(pilot: Pilot[int]) -> None:
         app = pilot.app
         assert isinstance(app, OpsConsoleApp)
-        for _ in range(200):
-            if app.hub.statuses()[0].state is SourceState.ENDED:
+        for _ in range(400):
+            if app.hub.statuses()[0].state is SourceState.ENDED and app.caught_up:
                 break
             await pilot.pause(0.05)
-        await pilot.pause(0.3)  # the pump's last batch, then a refresh
+        await pilot.pause(0.3)  # the panes' refresh after the last batch
         if keys:
             await pilot.press(*keys)
             await pilot.pause(0.2)
