@@ -5,9 +5,10 @@ tests/bundles_read/sosbuild.py writes them) and its ``.tar.xz`` (xz preset 3, as
 then times SosReportSource: ``open`` (for an archive, until the first screen's files are out:
 the rest extracts meanwhile), the first event (host facts: what the first screen shows) and
 every event (all logs read); and the archive's whole extraction, which is what the first event
-waited for before the source streamed. This is the source's part of the time to first screen;
-the UI's own start (bench/startup.py) comes on top. No peer tool opens a sosreport
-interactively, so there is no peer figure.
+waited for before the source streamed. Then the whole of it, end to end: the installed
+``opsconsole open REPORT`` launched in a 160x45 tmux pane (bench/_harness.py), timed until the
+report's host name, the REPLAY badge and its process table are on screen. No peer tool opens
+a sosreport interactively, so there is no peer figure.
 
     .venv/bin/python bench/sosreport_open.py            # ~30 s
 """
@@ -25,6 +26,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _harness as h
 
 from opsconsole.sources.archive import safe_extract
 from opsconsole.sources.events import LogLines
@@ -49,6 +53,19 @@ async def _time_open(path: Path, workdir: Path) -> tuple[float, float, float, in
     last = time.perf_counter() - start
     await source.close()
     return opened, first, last, events, lines
+
+
+def _time_first_screen(path: Path) -> float:
+    """Seconds from launching ``opsconsole open PATH`` to its first full screen."""
+    program = h.Program(
+        name="opsconsole-open",
+        argv=(str(h.DEFAULT_OPSCONSOLE), "open", str(path)),
+        markers=("web01", "REPLAY", r"PID\s+USER"),
+    )
+    with h.Pane(program, {}) as pane:
+        pane.launch()
+        seconds, _, _ = pane.wait_ready(timeout=30.0, poll=0.01)
+    return seconds
 
 
 def main() -> None:
@@ -92,10 +109,13 @@ def main() -> None:
             f"tar.xz whole extraction (the first event's wait before streaming): "
             f"{statistics.median(whole):.3f} s"
         )
-        print(
-            "target: first screen under 2 s (this is the source's part; medians of "
-            f"{args.runs} runs)"
-        )
+        for label, path in (("directory", root), ("tar.xz", archive)):
+            screens = [_time_first_screen(path) for _ in range(args.runs)]
+            print(
+                f"{label:<10} first full screen in tmux (launch to screen): "
+                f"{statistics.median(screens):.3f} s median, {min(screens):.3f} s best"
+            )
+        print(f"target: first screen under 2 s (medians of {args.runs} runs)")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
