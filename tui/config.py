@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from opsconsole import paths
 from opsconsole.sources.text import safe_text
@@ -204,19 +204,29 @@ class _Invalid(ValueError):
     """A value that does not fit its setting; the message is the reason."""
 
 
-class _Kind(Protocol):
+# The kinds are plain classes, not dataclasses: the methods dataclasses generate (with exec, at
+# import) were a third of what importing this module cost, at every start.
+class _Kind:
+    """How a setting's values are checked."""
+
+    __slots__ = ()
+
     def check(self, value: object) -> Any:
         """The value from TOML (or already typed), validated; raises _Invalid."""
+        raise NotImplementedError
 
     def parse(self, text: str) -> Any:
         """The value from the text of a variable or option, validated; raises _Invalid."""
+        return self.check(text)
 
 
-@dataclass(frozen=True)
-class _Number:
-    low: float
-    high: float
-    integer: bool = False
+class _Number(_Kind):
+    __slots__ = ("high", "integer", "low")
+
+    def __init__(self, low: float, high: float, integer: bool = False) -> None:
+        self.low: Final = low
+        self.high: Final = high
+        self.integer: Final = integer
 
     def _expected(self, value: object) -> _Invalid:
         return _Invalid(
@@ -249,8 +259,9 @@ _TRUE: Final = ("1", "true", "yes", "on")
 _FALSE: Final = ("0", "false", "no", "off")
 
 
-@dataclass(frozen=True)
-class _Bool:
+class _Bool(_Kind):
+    __slots__ = ()
+
     def check(self, value: object) -> bool:
         if not isinstance(value, bool):
             raise _Invalid(f"expected true or false, got {_show(value)}")
@@ -267,8 +278,9 @@ THEME_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 """What a theme name may be: the config's rule, shared by the user-theme loader."""
 
 
-@dataclass(frozen=True)
-class _Name:
+class _Name(_Kind):
+    __slots__ = ()
+
     def check(self, value: object) -> str:
         if not isinstance(value, str):
             raise _Invalid(f"expected a name in quotes, got {_show(value)}")
@@ -278,27 +290,24 @@ class _Name:
             )
         return value
 
-    def parse(self, text: str) -> str:
-        return self.check(text)
 
+class _Path(_Kind):
+    __slots__ = ()
 
-@dataclass(frozen=True)
-class _Path:
     def check(self, value: object) -> Path:
         if not isinstance(value, str) or not value.strip() or "\0" in value:
             raise _Invalid(f"expected a path in quotes, got {_show(value)}")
         return Path(value).expanduser()
 
-    def parse(self, text: str) -> Path:
-        return self.check(text)
 
-
-@dataclass(frozen=True)
-class _Text:
+class _Text(_Kind):
     """A string in quotes; ``prefixes``, when given, are the ways it may start."""
 
-    what: str
-    prefixes: tuple[str, ...] = ()
+    __slots__ = ("prefixes", "what")
+
+    def __init__(self, what: str, prefixes: tuple[str, ...] = ()) -> None:
+        self.what: Final = what
+        self.prefixes: Final = prefixes
 
     def check(self, value: object) -> str:
         if (
@@ -310,13 +319,11 @@ class _Text:
             raise _Invalid(f"expected {self.what} in quotes, got {_show(value)}")
         return value
 
-    def parse(self, text: str) -> str:
-        return self.check(text)
 
-
-@dataclass(frozen=True)
-class _Engines:
+class _Engines(_Kind):
     """A list of ``podman=URL`` / ``docker=URL``; in a variable, separated by commas."""
+
+    __slots__ = ()
 
     def check(self, value: object) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -580,12 +587,13 @@ def _read_file(file: Path, *, must_exist: bool) -> dict[str, tuple[Any, str]] | 
     }
 
 
-_TOML_POSITION: Final = re.compile(r"(?P<reason>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)")
+# Text, compiled on first use (re caches it): only a broken file needs it.
+_TOML_POSITION: Final = r"(?P<reason>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)"
 
 
 def _syntax_error(shown: str, message: str) -> ConfigError:
     # tomllib (3.11) has the position only in the message: "Invalid value (at line 3, column 9)".
-    match = _TOML_POSITION.fullmatch(message)
+    match = re.fullmatch(_TOML_POSITION, message)
     if match is None:
         where, reason = shown, message.replace(" (at end of document)", " at the end")
     else:
@@ -644,13 +652,16 @@ def _hint(word: str, choices: Mapping[str, str], valid: Iterable[str]) -> str:
 # is a free string, so the first error is at or before any. A key that cannot be placed is
 # reported with the file name alone.
 
-_KEY_PART: Final = re.compile(r"\s*(?:([A-Za-z0-9_-]+)|\"((?:[^\"\\]|\\.)*)\"|'([^']*)')\s*")
+# Text, compiled on first use (re caches it): most starts read no file, and compiling this and
+# _TOML_POSITION cost every start about 0.7 ms.
+_KEY_PART: Final = r"\s*(?:([A-Za-z0-9_-]+)|\"((?:[^\"\\]|\\.)*)\"|'([^']*)')\s*"
 
 
 def _key_at(line: str, pos: int) -> tuple[tuple[str, ...], int] | None:
     """The dotted key starting at ``pos`` and the index after it, or None if there is none."""
+    key_part = re.compile(_KEY_PART)
     parts: list[str] = []
-    while match := _KEY_PART.match(line, pos):
+    while match := key_part.match(line, pos):
         parts.append(next(group for group in match.groups() if group is not None))
         pos = match.end()
         if not line.startswith(".", pos):
