@@ -10,9 +10,9 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from opsconsole import __version__, logs_cli, paths
 from opsconsole.config import (
@@ -315,53 +315,116 @@ def _add_open(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line parser (also used by tests and the README's usage)."""
-    parser = argparse.ArgumentParser(
-        prog="opsconsole",
-        usage="%(prog)s [-h] [--version] [--refresh SECONDS] [--theme NAME] [--read-only]\n"
-        "                  [--config PATH] [COMMAND ...]",
-        description="A keyboard-first terminal console for production support.\n"
-        "Without a command it runs the live console on this host.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    _add_console_options(parser, None)
-    # prog given: the default derives it from the custom usage above.
-    commands = parser.add_subparsers(
-        title="commands", dest="command", metavar="COMMAND", prog="opsconsole"
-    )
-    replay = commands.add_parser(
+def _add_replay(subparsers: Any) -> argparse.ArgumentParser:
+    """``opsconsole replay``: run by opsconsole.app."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "replay", help="replay a recorded event stream", description="Replay a recording."
     )
-    replay.add_argument("file", metavar="FILE", type=_recording, help="JSON-lines event stream")
-    replay.add_argument(
+    parser.add_argument("file", metavar="FILE", type=_recording, help="JSON-lines event stream")
+    parser.add_argument(
         "--speed",
         metavar="X",
         type=_speed,
         default=1.0,
         help="1 plays at the recorded pace, 2 twice as fast, 0 as fast as possible (default 1)",
     )
-    _add_console_options(replay, argparse.SUPPRESS)
-    locate = commands.add_parser(
+    _add_console_options(parser, argparse.SUPPRESS)
+    return parser
+
+
+def _add_locate(subparsers: Any) -> argparse.ArgumentParser:
+    """``opsconsole locate``: run here."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "locate",
         help="print where the config file, data or themes directory is",
         description="Print the path of each named location, one per line. Creates nothing.",
     )
-    locate.add_argument(
+    parser.add_argument(
         "names",
         metavar="WHAT",
         nargs="+",
         choices=("config", "data", "themes"),
         help="config (the configuration file), data or themes (directories)",
     )
-    logs_cli.add_parser(commands)
-    _add_capture(commands)
-    _add_open(commands)
-    _add_report(commands)
-    _add_agent(commands)
     return parser
+
+
+_COMMANDS: Final[Mapping[str, Callable[[Any], argparse.ArgumentParser]]] = {
+    "replay": _add_replay,
+    "locate": _add_locate,
+    "logs": logs_cli.add_parser,
+    "capture": _add_capture,
+    "open": _add_open,
+    "report": _add_report,
+    "agent": _add_agent,
+}
+"""Each command and what adds its parser, in the order help lists them."""
+
+
+_MAIN_PARSER: Final[Mapping[str, Any]] = {
+    "prog": "opsconsole",
+    "usage": "%(prog)s [-h] [--version] [--refresh SECONDS] [--theme NAME] [--read-only]\n"
+    "                  [--config PATH] [COMMAND ...]",
+    "description": "A keyboard-first terminal console for production support.\n"
+    "Without a command it runs the live console on this host.",
+    "epilog": _EPILOG,
+    "formatter_class": argparse.RawDescriptionHelpFormatter,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line parser (also used by tests and the README's usage)."""
+    return _with_commands(argparse.ArgumentParser(**_MAIN_PARSER), _COMMANDS)
+
+
+def _with_commands(
+    parser: argparse.ArgumentParser, names: Iterable[str]
+) -> argparse.ArgumentParser:
+    """``parser`` with the main options and the commands ``names``."""
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_console_options(parser, None)
+    # prog given: the default derives it from the custom usage. parser_class given: the default,
+    # the main parser's class, may be _NamedCommandsParser.
+    commands = parser.add_subparsers(
+        title="commands",
+        dest="command",
+        metavar="COMMAND",
+        prog="opsconsole",
+        parser_class=argparse.ArgumentParser,
+    )
+    for name in names:
+        _COMMANDS[name](commands)
+    return parser
+
+
+class _NamedCommandsParser(argparse.ArgumentParser):
+    """The main parser with only the commands ``argv`` names, for ``main``.
+
+    A command's parser costs about 1M instructions to build (argparse looks up its words with
+    gettext and measures the terminal for each option), and argparse takes a command by its
+    full name only, so the commands not named are never chosen. Help and errors, which may
+    list all of them, come from the full parser.
+    """
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        super().__init__(**_MAIN_PARSER)
+        self.argv: Final = argv
+
+    def format_help(self) -> str:
+        return build_parser().format_help()
+
+    def error(self, message: str) -> NoReturn:
+        # Parsing again with every command exits with its message (an invalid command there
+        # lists them all). What fails here fails there: super().error is only a backstop.
+        build_parser().parse_args(self.argv)
+        super().error(message)
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """``build_parser().parse_args(argv)``, quicker: only the command ``argv`` names is built."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    named = [name for name in _COMMANDS if name in arguments]
+    return _with_commands(_NamedCommandsParser(arguments), named).parse_args(arguments)
 
 
 def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
@@ -391,7 +454,7 @@ def locate(names: Sequence[str], config: Path | None, env: Mapping[str, str]) ->
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; the exit status."""
     try:
-        args = build_parser().parse_args(argv)
+        args = _parse_args(argv)
     except SystemExit as exit_:  # --help, --version and usage errors: argparse has spoken
         return exit_.code if isinstance(exit_.code, int) else 0
     env = os.environ
