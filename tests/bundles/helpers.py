@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from textual.pilot import Pilot
+
+from opsconsole import open_cli
+from opsconsole.app import OpsConsoleApp
 from opsconsole.bundle import BundleWriter
+from opsconsole.config import Config
 from opsconsole.sources.bundle_source import BundleSource, ReplayControl
 from opsconsole.sources.events import (
     Alert,
@@ -88,3 +95,18 @@ async def replay(path: Path) -> list[Event]:
     await source.close()
     await task
     return played
+
+
+@asynccontextmanager
+async def replayed_console(
+    path: Path, size: tuple[int, int] = (120, 40), timeout: float = 10.0
+) -> AsyncIterator[tuple[OpsConsoleApp, Pilot[int], ReplayControl]]:
+    """The whole console replaying the bundle at ``path`` as fast as it can, once its clock has
+    played to the end: the app, its pilot and the clock."""
+    with open_cli.opened(path, Config(), speed=0) as session:
+        control = session.control
+        assert control is not None
+        app = open_cli.make_app(session)
+        async with app.run_test(size=size) as pilot:
+            await wait_for(lambda: control.ended, timeout=timeout)
+            yield app, pilot, control

@@ -7,13 +7,11 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult
 
-from opsconsole import open_cli
-from opsconsole.config import Config
 from opsconsole.sources.events import LogLine, LogLines
 from opsconsole.widgets.log_patterns import PatternsPane
 from opsconsole.widgets.log_view import LogView
 from opsconsole.widgets.row_table import RowTable
-from tests.bundles.helpers import write_bundle
+from tests.bundles.helpers import replayed_console, write_bundle
 from tests.scripted import wait_for
 
 T0 = 1_764_000_000.0  # 2025-11-24 16:00:00 UTC
@@ -152,23 +150,18 @@ async def test_picking_a_pattern_in_the_console_filters_the_log_view(tmp_path: P
     lines[4] = "ERROR db: connection refused to 10.0.0.5:5432"
     lines[9] = "ERROR db: connection refused to 10.0.0.7:5432"
     bundle = write_bundle(tmp_path / "b", [batch(T0 + n, line) for n, line in enumerate(lines)])
-    with open_cli.opened(bundle, Config(), speed=0) as session:
-        control = session.control
-        assert control is not None
-        app = open_cli.make_app(session)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(lambda: control.ended, timeout=10)
-            await pilot.press("5")
-            pane = app.query_one(PatternsPane)
-            await wait_for(lambda: len(rows(pane)) == 2, timeout=10)
-            assert [row[6] for row in rows(pane)] == [
-                "GET <*> <*> in <*>",
-                "ERROR db: connection refused to <*>",
-            ]
-            pane.query_one(RowTable).focus()
-            await pilot.press("j", "enter")
-            view = app.query_one(LogView)
-            await wait_for(lambda: view.document.line_count == 2, timeout=10)
-            assert view.filter is not None and view.filter.text.startswith("pattern #")
-            assert [view.document.line(n).text for n in range(2)] == [lines[4], lines[9]]
-            assert view.has_focus
+    async with replayed_console(bundle) as (app, pilot, _):
+        await pilot.press("5")
+        pane = app.query_one(PatternsPane)
+        await wait_for(lambda: len(rows(pane)) == 2, timeout=10)
+        assert [row[6] for row in rows(pane)] == [
+            "GET <*> <*> in <*>",
+            "ERROR db: connection refused to <*>",
+        ]
+        pane.query_one(RowTable).focus()
+        await pilot.press("j", "enter")
+        view = app.query_one(LogView)
+        await wait_for(lambda: view.document.line_count == 2, timeout=10)
+        assert view.filter is not None and view.filter.text.startswith("pattern #")
+        assert [view.document.line(n).text for n in range(2)] == [lines[4], lines[9]]
+        assert view.has_focus
