@@ -442,6 +442,9 @@ class HostOverview(HostPane):
         if layout:
             self._strips = None
             self.refresh(layout=True)
+            # Asked again after the next frame: a layout asked for while the views after the
+            # dashboard were mounting was sometimes lost, and the row of disks got no line.
+            self.call_after_refresh(self.refresh, layout=True)
             return
         # Only the lines that draw differently are built and repainted: flat figures (no
         # swap, an idle link, a disk that does not fill) keep their line, and the compositor
