@@ -22,6 +22,8 @@ class HubFedApp(App[None]):
     async def _pump(self) -> None:
         while not self._subscription.closed:
             batch = await self._subscription.batch()
+            if not self.screen_stack:
+                return  # the app is closing: its screens are gone before on_unmount stops the hub
             for pane in self.screen_stack[0].query(EventPane):
                 pane.consume(batch)
 
