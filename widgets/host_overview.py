@@ -505,25 +505,31 @@ class HostOverview(HostPane):
         base = self.rich_style
         palette = self.palette
 
-        def fitted(parts: list[Part], cells: int) -> Strip:
+        def fitted(parts: list[Part], cells: int) -> list[Segment]:
             """``parts`` over the pane's style, cut or padded to exactly ``cells``."""
+            # Segments, and one Strip for the whole line: each Strip Textual makes sets up
+            # seven caches, which cost more than the few segments of a cell.
             segments = [Segment(text, base + style) for text, style in parts]
-            return Strip(segments).crop_extend(0, cells, base)
+            return Segment.adjust_line_length(segments, cells, base)
 
         if self._cores is not None:
             if y == 0:
-                return fitted(compact_meter(palette, "cores", self._cores, width), width)
+                return Strip(
+                    fitted(compact_meter(palette, "cores", self._cores, width), width), width
+                )
             y -= 1
-        gutter = Strip([Segment(" " * GUTTER, base)], GUTTER)
+        gutter = Segment(" " * GUTTER, base)
         columns = self._columns_for(width)
         row = y * columns
-        pieces: list[Strip] = []
+        line: list[Segment] = []
+        used = 0
         for index, cell_width in enumerate(_cell_widths(width, columns)):
             if row + index >= len(self._cells):
                 break
             cell = self._cells[row + index]
             if index:
-                pieces.append(gutter)
+                line.append(gutter)
+                used += GUTTER
             parts = metric_line(
                 palette,
                 cell.label,
@@ -533,8 +539,11 @@ class HostOverview(HostPane):
                 label_width=cell.label_width,
                 value_width=cell.value_width,
             )
-            pieces.append(fitted(parts, cell_width))
-        return Strip.join(pieces).crop_extend(0, width, base)
+            line.extend(fitted(parts, cell_width))
+            used += cell_width
+        if used != width:
+            line = Segment.adjust_line_length(line, width, base)
+        return Strip(line, width)
 
     def cell_region(self, key: str) -> Region | None:
         """Where the figure ``key`` (``cpu``, ``load``, ``memory``, ``swap``, ``disk-io``,

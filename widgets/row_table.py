@@ -18,7 +18,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -165,6 +165,8 @@ class RowTable(ScrollView, can_focus=True):
         """Each row's last rendered Strip, by key, with what it was rendered from."""
         self._header: Strip | None = None
         self._styles: dict[tuple[int, bool], Style] = {}
+        self._view = (Offset(0, 0), 0)
+        """The scroll offset and the width of the rows, as of the frame being drawn."""
         self.rendered_rows = 0
         """Row Strips built so far (the rest came from the cache): what updates cost."""
 
@@ -218,12 +220,27 @@ class RowTable(ScrollView, can_focus=True):
         # processes whose figures moved, not the whole screen of them. Rows added or removed
         # at the end repaint only the lines from there on.
         # Only rows within the window can need a repaint: others are drawn when scrolled to.
+        # One refresh for them all, a region per run of changed lines: each refresh call costs
+        # Textual as much as a short run of lines does.
         after = self._rows
-        top = max(0, round(self.scroll_y) - 1)
+        scroll_y = round(self.scroll_y)
+        top = max(0, scroll_y - 1)
         end = min(max(len(before), len(after)), top + self.size.height + 1)
-        for index in range(top, end):
-            if index >= len(before) or index >= len(after) or before[index] != after[index]:
-                self.refresh_line(index + 1)  # line 0 is the header
+        width = max(self.virtual_size.width, self.size.width)
+        regions: list[Region] = []
+        start = None
+        for index in range(top, end + 1):
+            changed = index < end and (
+                index >= len(before) or index >= len(after) or before[index] != after[index]
+            )
+            if changed and start is None:
+                start = index
+            elif not changed and start is not None:
+                # Line 0 is the header: row ``index`` is line ``index + 1`` of the content.
+                regions.append(Region(0, start + 1 - scroll_y, width, index - start))
+                start = None
+        if regions:
+            self.refresh(*regions)
 
     def _followed_key(self) -> str | None:
         """Key of the row the cursor stays on, or None to leave the cursor where it is."""
@@ -384,9 +401,14 @@ class RowTable(ScrollView, can_focus=True):
         self.rendered_rows += 1
         return strip, style
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Where the view is and how wide, once for the lines of a frame: the region behind
+        # the width is looked up on the screen, which cost more than drawing a cached row.
+        self._view = (self.scroll_offset, self.scrollable_content_region.width)
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        (scroll_x, scroll_y), width = self._view
         if y == 0:
             strip, style = self._header_strip()
         elif (index := scroll_y + y - 1) < len(self._rows):
