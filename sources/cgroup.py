@@ -195,14 +195,19 @@ def _tightest(
     return best
 
 
-@dataclass(frozen=True)
-class _CpuFigures:
-    """The CPU quota in cores, where it is set, and that cgroup's cumulative throttling."""
+LIMITS_TTL = 10.0
+"""Seconds a found limit is trusted before the tree is walked again: limits change seldom (a
+``systemctl set-property``, a ``docker update``), and walking every cgroup up to the root each
+second was most of what a host sample cost."""
 
-    limit: float | None = None
-    limit_dir: Path | None = None
-    throttled_periods: int | None = None
-    throttled_seconds: float | None = None
+
+@dataclass(frozen=True)
+class _Limits:
+    """The tightest limits up the tree, and where the CPU quota is set."""
+
+    cpu: float | None = None
+    cpu_dir: Path | None = None
+    memory: int | None = None
 
 
 @dataclass(frozen=True)
@@ -211,14 +216,18 @@ class _Counters:
 
     at: float
     usage_seconds: float | None
-    cpu: _CpuFigures
+    throttled_periods: int | None
+    throttled_seconds: float | None
+    cpu_dir: Path | None
+    """Where the throttling was counted: a delta across a move of the quota means nothing."""
 
 
 class CgroupReader:
     """Reads the limits of this process's cgroup, and its CPU use and throttling since last read.
 
     ``proc_self`` stands in for ``/proc/self`` in tests, whose fake ``mountinfo`` points at fake
-    cgroup trees. Each ``read`` costs a handful of small file reads.
+    cgroup trees. The limits are looked up again every ``LIMITS_TTL`` seconds; each ``read``
+    in between costs a few small file reads, and none when no limit applies.
     """
 
     def __init__(
@@ -230,6 +239,8 @@ class CgroupReader:
         self._placement = detect(proc_self)
         self._clock = clock
         self._previous: _Counters | None = None
+        self._limits = _Limits()
+        self._limits_at: float | None = None
 
     @property
     def placement(self) -> Placement:
@@ -239,59 +250,71 @@ class CgroupReader:
     def read(self) -> CgroupLimits | None:
         """The current limits and usage, or None when no CPU or memory limit applies."""
         placement = self._placement
-        cpu = _cpu_figures(placement.cpu) if placement.cpu else _CpuFigures()
+        now = self._clock()
+        if self._limits_at is None or now - self._limits_at >= LIMITS_TTL:
+            self._limits, self._limits_at = _find_limits(placement), now
+        limits = self._limits
+        limited = [
+            hierarchy
+            for hierarchy, limit in ((placement.memory, limits.memory), (placement.cpu, limits.cpu))
+            if hierarchy is not None and limit is not None
+        ]
+        if not limited:
+            self._previous = None
+            return None
+        periods_total = throttled_total = None
+        if placement.cpu is not None:
+            # Throttling is counted where the quota is set, not in the cgroups below it.
+            stat = _read_stat((limits.cpu_dir or placement.cpu.directory) / "cpu.stat")
+            periods_total = stat.get("nr_throttled")
+            if placement.cpu.version == 2:
+                throttled_total = _scaled(stat.get("throttled_usec"), 1e-6)
+            else:
+                throttled_total = _scaled(stat.get("throttled_time"), 1e-9)
         usage_seconds = (
             _cpu_usage(placement.cpuacct)
             if placement.cpuacct is not None and _usage_matches(placement)
             else None
         )
-        memory_limit, memory_usage = (
-            _memory_figures(placement.memory) if placement.memory else (None, None)
-        )
-        now = self._clock()
+        memory_usage = _memory_usage(placement.memory) if placement.memory else None
         previous = self._previous
-        self._previous = _Counters(now, usage_seconds, cpu)
-
-        limited = [
-            hierarchy
-            for hierarchy, limit in (
-                (placement.memory, memory_limit),
-                (placement.cpu, cpu.limit),
-            )
-            if hierarchy is not None and limit is not None
-        ]
-        if not limited:
-            return None
+        self._previous = _Counters(
+            now, usage_seconds, periods_total, throttled_total, limits.cpu_dir
+        )
         usage_cores = periods = throttled = None
         if previous is not None and now > previous.at:
             usage = _delta(usage_seconds, previous.usage_seconds)
             usage_cores = usage / (now - previous.at) if usage is not None else None
-            if previous.cpu.limit_dir == cpu.limit_dir:
-                periods = _delta(cpu.throttled_periods, previous.cpu.throttled_periods)
-                throttled = _delta(cpu.throttled_seconds, previous.cpu.throttled_seconds)
+            if previous.cpu_dir == limits.cpu_dir:
+                periods = _delta(periods_total, previous.throttled_periods)
+                throttled = _delta(throttled_total, previous.throttled_seconds)
         return CgroupLimits(
             version=limited[0].version,
             path=_describe(placement),
-            cpu_limit_cores=cpu.limit,
+            cpu_limit_cores=limits.cpu,
             cpu_usage_cores=usage_cores,
             throttled_periods=periods,
             throttled_seconds=throttled,
-            memory_limit=memory_limit,
+            memory_limit=limits.memory,
             memory_usage=memory_usage,
         )
 
 
-def _cpu_figures(cpu: Hierarchy) -> _CpuFigures:
-    """The tightest CPU quota and the throttling counters of the cgroup that sets it."""
-    found = _tightest(cpu, _v2_cpu_max if cpu.version == 2 else _v1_cpu_quota)
-    limit, limit_dir = found if found is not None else (None, None)
-    # Throttling is counted where the quota is set, not in the cgroups below it.
-    stat = _read_stat((limit_dir or cpu.directory) / "cpu.stat")
-    if cpu.version == 2:
-        throttled = _scaled(stat.get("throttled_usec"), 1e-6)
-    else:
-        throttled = _scaled(stat.get("throttled_time"), 1e-9)
-    return _CpuFigures(limit, limit_dir, stat.get("nr_throttled"), throttled)
+def _find_limits(placement: Placement) -> _Limits:
+    """The tightest CPU quota and memory limit on the way up from this process's cgroups."""
+    cpu = placement.cpu
+    found_cpu = _tightest(cpu, _v2_cpu_max if cpu.version == 2 else _v1_cpu_quota) if cpu else None
+    memory = placement.memory
+    found_memory = (
+        _tightest(memory, _v2_memory_max if memory.version == 2 else _v1_memory_limit)
+        if memory
+        else None
+    )
+    return _Limits(
+        cpu=found_cpu[0] if found_cpu else None,
+        cpu_dir=found_cpu[1] if found_cpu else None,
+        memory=found_memory[0] if found_memory else None,
+    )
 
 
 def _usage_matches(placement: Placement) -> bool:
@@ -311,15 +334,10 @@ def _cpu_usage(cpuacct: Hierarchy) -> float | None:
     return _scaled(_read_int(cpuacct.directory / "cpuacct.usage"), 1e-9)
 
 
-def _memory_figures(memory: Hierarchy) -> tuple[int | None, int | None]:
-    """The tightest memory limit and the memory charged to this cgroup."""
-    if memory.version == 2:
-        found = _tightest(memory, _v2_memory_max)
-        usage = _read_int(memory.directory / "memory.current")
-    else:
-        found = _tightest(memory, _v1_memory_limit)
-        usage = _read_int(memory.directory / "memory.usage_in_bytes")
-    return (found[0] if found is not None else None), usage
+def _memory_usage(memory: Hierarchy) -> int | None:
+    """The memory charged to this cgroup."""
+    name = "memory.current" if memory.version == 2 else "memory.usage_in_bytes"
+    return _read_int(memory.directory / name)
 
 
 def _scaled(value: int | None, factor: float) -> float | None:

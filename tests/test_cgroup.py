@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from opsconsole.sources.cgroup import CgroupReader, detect
+from opsconsole.sources.cgroup import LIMITS_TTL, CgroupReader, detect
 
 GIB = 1 << 30
 V1_UNLIMITED = "9223372036854771712"
@@ -142,6 +142,24 @@ def test_v2_without_limits_is_none(tree: Tree) -> None:
         cpu_stat=v2_cpu_stat(10),
     )
     assert tree.reader().read() is None
+
+
+def test_a_limit_set_or_lifted_later_shows_within_the_ttl(tree: Tree) -> None:
+    root = tree.mount("", "cgroup2", "rw")
+    tree.membership("0::/app")
+    app = root / "app"
+    write(app, cpu_max="max 100000", memory_max="max", cpu_stat=v2_cpu_stat(10))
+    reader = tree.reader()
+    assert reader.read() is None
+    write(app, cpu_max="200000 100000")  # `systemctl set-property app CPUQuota=200%`
+    tree.clock.now += 1.0
+    assert reader.read() is None  # the tree is not walked every second
+    tree.clock.now += LIMITS_TTL
+    limits = reader.read()
+    assert limits is not None and limits.cpu_limit_cores == 2.0
+    write(app, cpu_max="max 100000")
+    tree.clock.now += LIMITS_TTL
+    assert reader.read() is None
 
 
 def test_v1_combined_cpu_cpuacct_with_quota_and_unlimited_memory(tree: Tree) -> None:
