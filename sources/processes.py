@@ -168,6 +168,10 @@ class ProcessScanner:
         self._boot_time = _read_boot_time(proc_root)
         self._mem_total = _read_meminfo_total(proc_root)
         self._ticks: dict[tuple[int, int], int] = {}
+        self._stats: dict[int, tuple[bytes, _Process]] = {}
+        """Each process's stat as last read, and what it was parsed into."""
+        self._made: dict[int, tuple[_Process, _Details, ProcessRow]] = {}
+        """Each row of the last table, by pid, and what it was made from."""
         self._last_scan: float | None = None
         self._details: dict[tuple[int, int], _Details] = {}
         self._users: dict[int, str] = {}
@@ -183,10 +187,22 @@ class ProcessScanner:
         ticks: dict[tuple[int, int], int] = {}
         with os.scandir(self._root) as entries:
             names = [entry.name for entry in entries if entry.name.isdigit()]
+        seen, stats = self._stats, {}
         for name in names:
             pid = int(name)
             try:
-                process = _parse_stat(pid, _read_stat(f"{self._root}/{name}/stat"))
+                data = _read_stat(f"{self._root}/{name}/stat")
+                same = seen.get(pid)
+                if same is not None and same[0] == data and elapsed:
+                    # Not parsed again: most processes of a quiet host did nothing since the
+                    # last scan, and their stat reads the same to the byte.
+                    process = same[1]
+                    process.cpu_percent = 0.0
+                    stats[pid] = same
+                    ticks[(pid, process.start)] = process.ticks
+                    processes.append(process)
+                    continue
+                process = _parse_stat(pid, data)
             except (FileNotFoundError, ProcessLookupError):
                 vanished += 1
                 continue
@@ -202,20 +218,36 @@ class ProcessScanner:
                 seconds = process.ticks / _CLOCK_TICKS / age if age > 0 else 0.0
             process.cpu_percent = max(0.0, seconds * 100.0)
             ticks[key] = process.ticks
+            stats[pid] = (data, process)
             processes.append(process)
         self._ticks = ticks
+        self._stats = stats
         self._last_scan = now
 
         rows: list[ProcessRow] = []
         denied_count = len(denied)
         exited = 0  # between reading its stat and its details
+        made, self._made = self._made, {}
         for process in self._busiest(processes):
             details = self._details_of(process, now)
             if details is None:
                 exited += 1
                 continue
             denied_count += details.denied
-            rows.append(self._row(process, details))
+            # A process not parsed again is idle: its row of the last scan, if it was idle
+            # then too, is the same row.
+            before = made.get(process.pid)
+            if (
+                before is not None
+                and before[0] is process
+                and before[1] is details
+                and before[2].cpu_percent == process.cpu_percent == 0.0
+            ):
+                row = before[2]
+            else:
+                row = self._row(process, details)
+            self._made[process.pid] = (process, details, row)
+            rows.append(row)
         for pid in denied[: max(0, self.rows - len(rows))]:
             rows.append(self._denied_row(pid))
         self._details = {key: d for key, d in self._details.items() if key in ticks}

@@ -182,6 +182,30 @@ def test_cpu_is_measured_since_the_previous_scan(tmp_path: Path) -> None:
     assert row_of(scan.scan(), 10).cpu_percent == 20.0  # 0.1 s over its 0.5 s of life
 
 
+def test_a_process_going_idle_shows_zero_and_then_keeps_its_row(tmp_path: Path) -> None:
+    proc = FakeProc(tmp_path)
+    proc.process(10, cpu_seconds=500, rss_pages=10, state="R")
+    scan = proc.scanner(rows=10)
+    scan.scan()
+    proc.now += 1.0
+    proc.process(10, cpu_seconds=500.5, rss_pages=10, state="R")
+    assert row_of(scan.scan(), 10).cpu_percent == 50.0
+    # Its stat unchanged to the byte from here on: idle, whatever it was before.
+    proc.now += 1.0
+    idle = row_of(scan.scan(), 10)
+    assert (idle.cpu_percent, idle.state, idle.rss) == (0.0, "R", 10 * os.sysconf("SC_PAGE_SIZE"))
+    proc.now += 1.0
+    assert row_of(scan.scan(), 10) is idle  # nothing made again for a process that did nothing
+    proc.now += 1.0
+    proc.process(10, cpu_seconds=500.5, rss_pages=12, state="S")  # memory and state move
+    moved = row_of(scan.scan(), 10)
+    assert (moved.cpu_percent, moved.state, moved.rss) == (
+        0.0,
+        "S",
+        12 * os.sysconf("SC_PAGE_SIZE"),
+    )
+
+
 def test_command_is_read_again_after_exec_or_after_a_while(tmp_path: Path) -> None:
     proc = FakeProc(tmp_path)
     proc.process(10, cpu_seconds=1, rss_pages=1, argv=b"sh\0-c\0run\0")
