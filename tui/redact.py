@@ -74,9 +74,30 @@ _RULES: tuple[tuple[str, str], ...] = (
         rf"(?=[^\s=;,\"']{{1,{MAX_NAME}}}=)[^\r\n\"']+",
     ),
     (
+        # Tokens that say what they are by their prefix, wherever they stand: GitHub's
+        # (personal, OAuth, app, refresh, fine-grained), Slack's, and Google Cloud API keys.
+        "vendor_token",
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"
+        r"|xox[abposr]-[A-Za-z0-9-]{10,255}|AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])",
+    ),
+    (
         "key_value",
         r"(?i:(?P<kv>\b" + _NAME + _SECRET_WORDS + _NAME + r"[\"']?\s*[=:]\s*))"
         r"(?!" + re.escape(MASK) + r"|" + _DEBIAN_ARCHITECTURE + r")" + _VALUE,
+    ),
+    (
+        # A command line's option and its value apart (``--password hunter2``): only after
+        # the dashes of an option, so prose ("the password is wrong") keeps its words.
+        "option_value",
+        r"(?:(?<=[\s\"'\[,]-)|(?<=[\s\"'\[,]--))"
+        r"(?i:(?P<opt>\b" + _NAME + _SECRET_WORDS + _NAME + r"[ \t]+))"
+        r"(?!-|" + re.escape(MASK) + r")" + _VALUE,
+    ),
+    (
+        # The MySQL and MariaDB clients take a password glued to -p (``mysql -uroot -pSecret``).
+        "mysql_password",
+        r"(?P<myp>\b(?:mysql(?:dump|admin|import|check|show|binlog)?|mariadb(?:-dump|-admin)?)"
+        r"\b[^\r\n]{0,500}?\s-p)(?![\s\"']|" + re.escape(MASK) + r")[^\s\"']+",
     ),
 )
 _PATTERN = re.compile("|".join(f"(?P<{kind}>{rule})" for kind, rule in _RULES), re.DOTALL)
@@ -90,7 +111,10 @@ _KEEP = {
     "azure_connection_string": "az",
     "url_password": "url",
     "cookie": "ck",
+    "vendor_token": None,
     "key_value": "kv",
+    "option_value": "opt",
+    "mysql_password": "myp",
 }
 # Every rule's match contains one of these (in lower case), at a place from which the match's
 # start is found (``_start_of``). Found with str.find, far faster than a case-blind regex scan:
@@ -111,7 +135,17 @@ _TELLTALES = (
     "://",
     "-----begin",
     "-----end",
+    *(f"gh{kind}_" for kind in "pousr"),
+    "github_pat_",
+    *(f"xox{kind}-" for kind in "abposr"),
+    "aiza",
+    "mysql",
+    "mariadb",
 )
+_AT_TELLTALE = frozenset(
+    word for word in _TELLTALES if word.startswith(("gh", "github_pat_", "xox", "aiza"))
+)
+"""Tell-tales that are the start of their match: a token's prefix."""
 
 # JSON keys whose whole value is a secret, whatever it looks like.
 _SECRET_KEY = re.compile(
@@ -278,7 +312,7 @@ def _next_start(text: str, pos: int, at: int) -> int | None:
 def _start_of(text: str, at: int, word: str) -> int | None:
     """Where the match that holds the tell-tale ``word`` at ``at`` would begin; None when no
     rule's match can hold it (deep inside a long run of name characters)."""
-    if word in ("-----begin", "bearer", "basic", "akia", "asia", "sig="):
+    if word in ("-----begin", "bearer", "basic", "akia", "asia", "sig=") or word in _AT_TELLTALE:
         return at
     if word == "-----end":  # a key whose BEGIN was cut off: back over its lines of base64
         start, floor = at, max(0, at - MAX_KEY_BYTES)
