@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
@@ -18,42 +20,88 @@ from opsconsole.sources.log_levels import Level, analyse
 
 SAMPLE = 200_000
 """Lines looked at at most: a longer document is sampled evenly, so counting stays quick."""
+REFRESH = 2.0
+"""Seconds at least between two counts of a document that grows (a followed log)."""
 BARS = " ▁▂▃▄▅▆▇█"
 ROWS = (("error", Level.ERROR), ("warn", Level.WARN), ("other", Level.NONE))
 
 
-def histogram(
-    document: Document, buckets: int, sample: int = SAMPLE
-) -> tuple[float, float, list[list[int]]] | None:
-    """Counts per time bucket of error+fatal, warn, and other lines: ``(first, last, rows)``.
+class Tally:
+    """The times and levels counted so far of one document, every ``step``-th line.
 
-    None when no line has a time. Lines without a time are left out.
+    A document that grows is counted on from where the last count stopped; one whose lines
+    changed otherwise (a ring buffer that dropped its oldest, a file truncated) from the start.
+    Past ``2 * sample`` lines, every other one is dropped and the step doubled, so memory and
+    the time to sort the lines into buckets stay bounded however long a log is followed.
     """
-    count = document.line_count
-    step = max(1, count // sample)
-    stamped: list[tuple[float, Level]] = []
-    previous = Level.NONE
-    for index in range(0, count, step):
-        line = document.line(index)
-        if line.marker:
-            continue
-        info = analyse(line.text, previous)
-        level = Level(line.level) if line.level else info.level
-        previous = level
-        ts = line.ts if line.ts is not None else info.stamp.ts if info.stamp else None
-        if ts is not None:
-            stamped.append((ts, level))
-    if not stamped:
-        return None
-    first = min(ts for ts, _ in stamped)
-    last = max(ts for ts, _ in stamped)
-    width = max((last - first) / buckets, 1e-9)
-    rows = [[0] * buckets for _ in ROWS]
-    for ts, level in stamped:
-        bucket = min(buckets - 1, int((ts - first) / width))
-        row = 0 if level >= Level.ERROR else 1 if level == Level.WARN else 2
-        rows[row][bucket] += step
-    return first, last, rows
+
+    def __init__(self, document: Document, sample: int = SAMPLE) -> None:
+        self.document = document
+        self.sample = sample
+        self.lock = threading.Lock()
+        """Held while counting: two counts of one document never interleave."""
+        self._shape: tuple[int, int] | None = None
+        self._next = 0
+        self._step = 1
+        self._stamped: list[tuple[float, Level]] = []
+        self._previous = Level.NONE
+
+    @property
+    def current(self) -> bool:
+        """True when every line of the document now has been counted."""
+        document = self.document
+        return self._shape == _shape(document) and self._next >= document.line_count
+
+    def take(self, is_cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Count the lines not counted yet (all of them when the document changed shape)."""
+        document = self.document
+        count, shape = document.line_count, _shape(document)
+        if shape != self._shape:
+            self._shape, self._next, self._previous = shape, 0, Level.NONE
+            self._step = max(1, count // self.sample)
+            self._stamped = []
+        stamped, previous, step = self._stamped, self._previous, self._step
+        index = self._next
+        while index < count:
+            if not index % 4096 and is_cancelled():
+                break
+            line = document.line(index)
+            index += step
+            if line.marker:
+                continue
+            info = analyse(line.text, previous)
+            level = Level(line.level) if line.level else info.level
+            previous = level
+            ts = line.ts if line.ts is not None else info.stamp.ts if info.stamp else None
+            if ts is not None:
+                stamped.append((ts, level))
+                if len(stamped) > 2 * self.sample:
+                    del stamped[1::2]
+                    step *= 2
+        self._next, self._previous, self._step = index, previous, step
+
+    def buckets(self, buckets: int) -> tuple[float, float, list[list[int]]] | None:
+        """Counts per time bucket of error+fatal, warn, and other lines: ``(first, last, rows)``.
+
+        None when no line has a time. Lines without a time are left out.
+        """
+        stamped, step = self._stamped, self._step
+        if not stamped:
+            return None
+        first = min(ts for ts, _ in stamped)
+        last = max(ts for ts, _ in stamped)
+        width = max((last - first) / buckets, 1e-9)
+        rows = [[0] * buckets for _ in ROWS]
+        for ts, level in stamped:
+            bucket = min(buckets - 1, int((ts - first) / width))
+            row = 0 if level >= Level.ERROR else 1 if level == Level.WARN else 2
+            rows[row][bucket] += step
+        return first, last, rows
+
+
+def _shape(document: Document) -> tuple[int, int]:
+    """What changes when lines change other than by being appended."""
+    return document.generation, getattr(document, "evicted", 0)
 
 
 def bars(counts: Sequence[int], top: int) -> str:
@@ -89,25 +137,59 @@ class LogHistogram(Widget):
     summary: reactive[str] = reactive("counting…")
     """What the histogram shows, as plain text rows (set on the UI thread only)."""
 
-    counted: Document | None = None
-    """The document last counted (or being counted)."""
+    def __init__(self, *, id: str | None = None) -> None:
+        """Create the histogram (it counts when ``count`` is first called).
+
+        Args:
+            id: The ID of the widget in the DOM.
+        """
+        super().__init__(id=id)
+        self._tally: Tally | None = None
+        self._counted_at = 0.0
+        self._pending: Timer | None = None
+
+    @property
+    def counted(self) -> Document | None:
+        """The document last counted (or being counted)."""
+        return self._tally.document if self._tally is not None else None
 
     def count(self, document: Document) -> None:
-        """Count ``document`` again in a thread and show the result."""
-        self.counted = document
-        self.summary = "counting…"
-        self._count(document, max(10, self.size.width - 8))
+        """Count ``document`` in a thread and show the result: from the start when it is
+        another document than the last, else its new lines (at most every ``REFRESH``
+        seconds, so a followed firehose is not counted at every frame)."""
+        tally = self._tally
+        if tally is None or tally.document is not document:
+            tally = self._tally = Tally(document)
+            self.summary = "counting…"
+        elif tally.current:
+            return
+        elif (wait := self._counted_at + REFRESH - time.monotonic()) > 0:
+            # Counted a moment ago: the lines that came since are counted when it is time,
+            # even if no more come to ask for it.
+            if self._pending is None:
+                self._pending = self.set_timer(wait, lambda: self._count_later(document))
+            return
+        self._counted_at = time.monotonic()
+        self._count(tally, max(10, self.size.width - 8))
+
+    def _count_later(self, document: Document) -> None:
+        self._pending = None
+        if self.has_class("-open") and self.counted is document:  # still the one shown
+            self.count(document)
 
     @work(thread=True, exclusive=True, group="log-histogram")
-    def _count(self, document: Document, buckets: int) -> None:
+    def _count(self, tally: Tally, buckets: int) -> None:
         worker = get_current_worker()
+        document = tally.document
         # A filter fills its document in a thread: count what it keeps once it has read all.
         while not getattr(document, "done", True):
             if worker.is_cancelled:
                 return
             time.sleep(0.05)
         started = time.monotonic()
-        result = histogram(document, buckets)
+        with tally.lock:
+            tally.take(lambda: worker.is_cancelled)
+            result = tally.buckets(buckets)
         if worker.is_cancelled:  # another document was asked for meanwhile
             return
         if result is None:

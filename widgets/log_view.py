@@ -1182,15 +1182,11 @@ class LogPane(Vertical):
         return self._hidden
 
     def _view_changed(self) -> None:
-        """Redraw the title; an open histogram counts the lines shown when they are another
-        document's (a filter, another log, a merge, a trace)."""
+        """Redraw the title; an open histogram counts the lines shown: again when they are
+        another document's (a filter, another log, a merge, a trace), on as they grow."""
         self._update_title()
         histogram = self._histogram
-        if (
-            histogram is not None
-            and histogram.has_class("-open")
-            and histogram.counted is not self.view.document
-        ):
+        if histogram is not None and histogram.has_class("-open"):
             histogram.count(self.view.document)
 
     def add_document(self, document: Document, *, show: bool = True) -> None:

@@ -346,6 +346,25 @@ async def test_time_range_filter_and_histogram(tmp_path: Path) -> None:
         await settle(pilot, view, errors_only)
 
 
+async def test_histogram_counts_on_as_a_followed_log_grows(tmp_path: Path) -> None:
+    path = write_log(tmp_path, [f"2026-11-24T10:{m:02}:00Z INFO m{m}".encode() for m in range(30)])
+    app = make_app(path)
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 30)
+        await pilot.press("H")
+        from opsconsole.widgets.log_histogram import LogHistogram
+
+        histogram = app.query_one(LogHistogram)
+        await settle(pilot, view, lambda: "10:29:00" in histogram.summary)
+        assert not histogram.summary.split("\n")[0][7:].strip()  # no errors yet
+        with path.open("ab") as log:  # the service starts failing an hour later
+            log.write(b"".join(f"2026-11-24T11:{m:02}:00Z ERROR e{m}\n".encode() for m in range(5)))
+        await settle(pilot, view, lambda: "11:04:00" in histogram.summary)
+        rows = histogram.summary.split("\n")
+        assert rows[0].rstrip().endswith("█") and rows[2][7:].strip()  # errors last, info before
+
+
 async def test_logs_tab_takes_log_lines_from_the_event_stream(tmp_path: Path) -> None:
     from textual.app import App
 
