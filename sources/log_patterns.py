@@ -4,9 +4,11 @@ A Drain-style grouper (He et al., ICWS 2017: a tree keyed by token count and the
 then word-by-word similarity against the templates in the leaf), written here rather than used
 from drain3, for what ``bench/pattern_accuracy.py`` measures on thirteen real logs of many kinds:
 
-- speed: drain3 costs about 15 microseconds a line in pure Python. Here each word is masked once
-  and remembered (a dict lookup the next time), and the masked line is looked up in a cache of
-  lines already grouped, so only a line of a shape never seen walks the tree;
+- speed: drain3 costs about 15 microseconds a line in pure Python. Here a line whose digits
+  alone differ from an earlier one's is masked by one lookup (its digits made 0 are the key,
+  the digits the masks keep put back); otherwise each word is masked once and remembered (a
+  dict lookup the next time); and the masked line is looked up in a cache of lines already
+  grouped, so only a line of a shape never seen walks the tree;
 - accuracy: default masks for every kind of log (``MASKS``: times, UUIDs, MACs, IPv6, URLs,
   paths, hex, and any word that starts with a digit, which covers numbers, IPv4 and ports,
   durations, sizes and versions) where drain3 as shipped masks nothing; a different *word*
@@ -27,7 +29,10 @@ and per-minute rates for the last ``RATE_MINUTES`` minutes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
 from typing import Final
 
 WILDCARD: Final = "<*>"
@@ -164,6 +169,12 @@ _WRAPPING: Final = "[](){}<>\"',;"
 
 
 def _mask_word(word: str) -> str:
+    # A number, bare or in brackets, quotes or parentheses ("[9207]", "(1.2.3)"), is the
+    # common case: one short regex instead of every mask, with the same result.
+    inner = word.lstrip(_WRAPPING)
+    value = inner.rstrip(_WRAPPING)
+    if value and _VALUE.fullmatch(value):
+        return word[: len(word) - len(inner)] + WILDCARD + inner[len(value) :]
     if _MAY_MASK.isdisjoint(word):
         return word
     return MASK_RE.sub(WILDCARD, word)
@@ -367,8 +378,8 @@ class GrouperConfig:
     max_patterns: int = 5000
     """Patterns kept; at the cap the least recently seen is dropped (counted in ``evicted``)."""
     cache_size: int = 50_000
-    """Masked lines remembered with their pattern, and words with their masked form; each
-    cache is cleared when it is full."""
+    """Masked lines remembered with their pattern, words with their masked form, and lines'
+    forms (their masked line by their digits made 0); each cache is cleared when it is full."""
 
 
 class PatternGrouper:
@@ -394,6 +405,12 @@ class PatternGrouper:
         lines whose length no shape has yet."""
         self._branches: dict[tuple[str, ...], set[str]] = {}
         self._cache: dict[str, Pattern] = {}
+        self._forms: dict[bytes, _Form | int] = {}
+        """Masked lines by the line with its digits made 0 (masks treat every digit alike):
+        lines that differ in their numbers only are masked with one lookup. A masked line
+        that keeps some of the line's digits (``debug3:``, ``Leader@588``) is a format and
+        where in the line they are, or how many times its key came until then (see
+        ``_mask``)."""
         self._words: dict[str, str] = {}
         """Words seen, masked."""
         self._next_id = 1
@@ -423,12 +440,18 @@ class PatternGrouper:
 
     def add(self, line_text: str, ts: float, level: str | None = None) -> int:
         """Group one line seen at ``ts``, of ``level`` if known; returns its pattern's id."""
-        known = self._words.get
-        tokens = [known(word) or self._new_word(word) for word in _unquote(line_text).split()]
-        masked = " ".join(tokens)
+        line = line_text[:MAX_LINE]
+        form = self._forms.get(key := line.encode("utf-8", "surrogatepass").translate(_DIGITS), 0)
+        tokens = None
+        if isinstance(form, str):
+            masked = form
+        elif isinstance(form, tuple):
+            masked = form[0] % form[1](line)
+        else:
+            tokens, masked = self._mask(line, key, form + 1)
         pattern = self._cache.get(masked)
         if pattern is None or pattern.id not in self._patterns:
-            pattern = self._match(tokens, line_text, ts)
+            pattern = self._match(masked.split() if tokens is None else tokens, line, ts)
             if len(masked) <= _CACHED_LINE:
                 if len(self._cache) >= self.config.cache_size:
                     self._cache.clear()
@@ -445,16 +468,36 @@ class PatternGrouper:
         self.lines += 1
         return pattern.id
 
+    def _mask(self, line: str, key: bytes, seen: int) -> tuple[list[str], str]:
+        """``line``'s words masked, and joined; its form is remembered under ``key`` (see
+        ``_forms``) when it is short enough and free of the digits the masks name (``0x``,
+        ``::1``).
+
+        A form whose masked line keeps digits is worked out only when its key comes for the
+        ``_FORM_AFTER``-th time, ``seen`` counting this one: it costs about another masking,
+        more than most keys seen once or twice save.
+        """
+        known = self._words.get
+        unquoted = _unquote(line)
+        tokens = [known(word) or self._new_word(word) for word in unquoted.split()]
+        masked = " ".join(tokens)
+        if len(key) > _CACHED_LINE or b"0x" in key or b"::0" in key:
+            return tokens, masked
+        form: _Form | int = masked
+        # A line without digits keeps none.
+        if b"0" in key and _ASCII_DIGIT.search(masked):
+            # 0 when the kept digits cannot be placed (a mask that named a digit, see
+            # _digit_form): counted again, so such a key costs a working out now and then.
+            form = (_digit_form(line, unquoted, masked) or 0) if seen >= _FORM_AFTER else seen
+        forms = self._forms
+        if len(forms) >= self.config.cache_size:
+            forms.clear()
+        forms[key] = form
+        return tokens, masked
+
     def _new_word(self, word: str) -> str:
         """``word`` masked, remembered for the next time (times repeat within a second)."""
-        # A number, bare or in brackets, quotes or parentheses ("[9207]", "(1.2.3)"), is the
-        # common case: one short regex instead of every mask, with the same result.
-        inner = word.lstrip(_WRAPPING)
-        value = inner.rstrip(_WRAPPING)
-        if value and _VALUE.fullmatch(value):
-            masked = word[: len(word) - len(inner)] + WILDCARD + inner[len(value) :]
-        else:
-            masked = _mask_word(word)
+        masked = _mask_word(word)
         if len(word) <= _CACHED_WORD:
             words = self._words
             if len(words) >= self.config.cache_size:
@@ -612,6 +655,86 @@ class PatternGrouper:
 _PUNCTUATION: Final = "\"'`.,:;!?()[]{}<>"
 
 
+_DIGITS: Final = bytes.maketrans(b"0123456789", b"0000000000")
+_ASCII_DIGIT: Final = re.compile("[0-9]")
+_NON_SPACE: Final = re.compile(r"\S+")
+
+_FORM_AFTER: Final = 3
+"""Times a key whose masked line keeps digits comes before its form is worked out."""
+
+_Form = str | tuple[str, Callable[[str], str | tuple[str, ...]]]
+"""A line's masked form (see ``PatternGrouper._forms``): the masked line, or a ``%`` format
+of it and what takes the digits it keeps from the line."""
+
+
+def _digit_form(line: str, unquoted: str, masked: str) -> _Form | None:
+    """The format of ``masked`` (``line`` unquoted, then masked) with a ``%s`` for each digit
+    it keeps, and what takes those digits from any line of the same key; None if they cannot
+    be placed.
+
+    Masks keep or drop a digit whatever its value, so the lines of one key keep digits at the
+    same places: those that ``MASK_RE`` leaves in their word (``_mask_word``), traced back
+    through ``_unquote`` (see ``_origins``).
+    """
+    origins = _origins(line, unquoted)
+    words = masked.split()
+    spans = [match.span() for match in _NON_SPACE.finditer(unquoted)]
+    if origins is None or len(words) != len(spans):
+        return None
+    numbers = {place: number for number, place in enumerate(_digit_places(unquoted))}
+    kept = [
+        origins[numbers[start + place]]
+        for (start, end), word in zip(spans, words, strict=True)
+        if _ASCII_DIGIT.search(word)
+        for place in _kept_digits(unquoted[start:end])
+    ]
+    if not kept:
+        return None
+    template = _ASCII_DIGIT.sub("%s", masked.replace("%", "%%"))
+    take = itemgetter(*kept)
+    return (template, take) if template % take(line) == masked else None
+
+
+def _digit_places(text: str) -> list[int]:
+    return [digit.start() for digit in _ASCII_DIGIT.finditer(text)]
+
+
+def _origins(line: str, unquoted: str) -> list[int] | None:
+    """Where in ``line`` each digit of ``unquoted`` (``_unquote(line)``) comes from, or None.
+
+    ``_unquote`` only drops or copies digits, in order, and whatever their values: ``line`` is
+    unquoted once per decimal place of its digit count, each of its digits made that place of
+    its own number, and the digits copied spell their numbers.
+    """
+    places = _digit_places(line)
+    if unquoted == line:
+        return places
+    numbers = [0] * len(_digit_places(unquoted))
+    chars = list(line)
+    scale = 1
+    while scale < len(places):
+        for number, place in enumerate(places):
+            chars[place] = str(number // scale % 10)
+        copied = _ASCII_DIGIT.findall(_unquote("".join(chars)))
+        if len(copied) != len(numbers):
+            return None
+        for index, digit in enumerate(copied):
+            numbers[index] += int(digit) * scale
+        scale *= 10
+    return [places[number] for number in numbers]
+
+
+def _kept_digits(word: str) -> list[int]:
+    """Places in ``word``, whose masked form keeps digits, of the digits it keeps: those no
+    mask matched (a masked form with digits is ``MASK_RE``'s, see ``_mask_word``)."""
+    masked = [match.span() for match in MASK_RE.finditer(word)]
+    return [
+        place
+        for place in _digit_places(word)
+        if not any(start <= place < end for start, end in masked)
+    ]
+
+
 _KEY: Final = re.compile(r"[A-Za-z_][\w.-]*:$")
 """A key or label (``debug3:``, ``mm_request_send:``, ``statement:``): see ``_best``."""
 
@@ -639,25 +762,42 @@ def _kinds(tokens: list[str]) -> list[int]:
     a word unless it is capitalised (``_NAME``): such tokens are values (states, host and
     package names) as often as message text.
     """
-    name = _NAME.fullmatch
-    kinds = [
-        1
-        if (word := token.strip(_PUNCTUATION)).replace("_", "").isalpha()
-        or (("-" in word or "_" in word) and name(word))
-        else 0
-        for token in tokens
-    ]
-    for index, token in enumerate(tokens[:-1]):
-        if kinds[index] and (_KEY.match(token) or _SPAN_VERB.match(token)):
+    traits = [_traits(token) for token in tokens]
+    kinds = [trait & 1 for trait in traits]
+    for index, trait in enumerate(traits[:-1]):
+        if trait & _WORD_KEY:
             kinds[index] = _KEY_WORD
-        elif kinds[index] == 1 and _KEY.match(tokens[index + 1]) and index + 2 < len(tokens):
+        elif trait & 1 and traits[index + 1] & _KEY_LIKE and index + 2 < len(tokens):
             # The word before a key is part of it ("send packet:", "receive packet:").
             kinds[index] = _KEY_WORD
-        elif token.endswith(_JSON_OPEN) or _SITE_KEY.match(token):
+        elif trait & _FIELDS:
             # A JSON object's fields up to its message (another set of them, or another
             # call site, is another message), or a call site.
             kinds[index] = _KEY_WORD
     return kinds
+
+
+_KEY_LIKE: Final = 2
+_WORD_KEY: Final = 4
+_FIELDS: Final = 8
+
+
+@lru_cache(maxsize=4096)
+def _traits(token: str) -> int:
+    """What ``_kinds`` asks of one token, as bits: 1 a word, ``_KEY_LIKE`` a key
+    (``_KEY``), ``_WORD_KEY`` a word that is a key or a verb, ``_FIELDS`` the fields of a
+    JSON line or a call site. Cached: tokens repeat from line to line."""
+    word = token.strip(_PUNCTUATION)
+    is_word = word.replace("_", "").isalpha() or bool(
+        ("-" in word or "_" in word) and _NAME.fullmatch(word)
+    )
+    key = bool(_KEY.match(token))
+    return (
+        is_word
+        | (_KEY_LIKE if key else 0)
+        | (_WORD_KEY if is_word and (key or _SPAN_VERB.match(token)) else 0)
+        | (_FIELDS if token.endswith(_JSON_OPEN) or _SITE_KEY.match(token) else 0)
+    )
 
 
 def _constants(tokens: list[str]) -> list[str]:
