@@ -20,6 +20,9 @@ Textual's themes through ``App.get_theme_variable_defaults``, or the stylesheet 
 
 from __future__ import annotations
 
+from typing import Any
+
+from textual.app import App
 from textual.theme import Theme
 
 DARK = Theme(
@@ -100,3 +103,21 @@ DEFAULT_THEME = DARK.name
 def builtin_names() -> list[str]:
     """The names of the shipped themes, the default first."""
     return [theme.name for theme in BUILTIN_THEMES]
+
+
+def start_with_theme(app: App[Any], name: str) -> None:
+    """Give ``app``, before it runs, the registered theme ``name``.
+
+    What ``app.theme = name`` does, but for the stylesheet pass that queues: run after the
+    first screen is composed, it parsed every style source again with the theme's variables,
+    emptied the parse cache (so the next mount parsed them all a third time) and restyled every
+    widget. Before the app runs the stylesheet holds no source yet, so taking the theme's
+    variables now has every source parsed once, with them.
+    """
+    app.set_reactive(App.theme, name)  # no watcher: it is what queues the pass
+    dark = app.current_theme.dark
+    app.update_classes(
+        {f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark}, update=False
+    )
+    app._refresh_truecolor_filter(app.ansi_theme)  # ANSI colours follow the theme's darkness
+    app.stylesheet.set_variables(app.get_css_variables())

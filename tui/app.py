@@ -28,7 +28,7 @@ from opsconsole.sources.base import FLEET_PREFIX, Source
 from opsconsole.sources.containers import ContainerControl
 from opsconsole.sources.events import Event, ReplayRestart, SourceHealth, SourceStatus
 from opsconsole.sources.threshold_alerts import ThresholdAlerts
-from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME
+from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME, start_with_theme
 from opsconsole.themes.loader import load_user_themes
 from opsconsole.widgets.header import ConsoleHeader
 from opsconsole.widgets.host_overview import HostOverview
@@ -521,11 +521,10 @@ class OpsConsoleApp(App[int]):
         self.notify(f"Theme: {self.theme}")
 
     def _set_theme(self, name: str) -> None:
-        if name in self.available_themes:
-            self.theme = name
-        else:
+        if name not in self.available_themes:
             self._theme_errors.append(f"Unknown theme {name!r}; using {DEFAULT_THEME}.")
-            self.theme = DEFAULT_THEME
+            name = DEFAULT_THEME
+        start_with_theme(self, name)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's own commands, then every key binding of ours, as the help screen lists them."""

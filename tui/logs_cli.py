@@ -109,7 +109,7 @@ def _app_class() -> Any:
     from textual.binding import Binding
 
     from opsconsole.sources.log_index import Document
-    from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME
+    from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME, start_with_theme
     from opsconsole.widgets.log_view import LogPane
 
     class LogsApp(App[int]):
@@ -129,7 +129,7 @@ def _app_class() -> Any:
             self._errors = list(errors)
             for item in BUILTIN_THEMES:
                 self.register_theme(item)
-            self.theme = theme if theme in self.available_themes else DEFAULT_THEME
+            start_with_theme(self, theme if theme in self.available_themes else DEFAULT_THEME)
 
         def compose(self) -> ComposeResult:
             yield LogPane(self._documents, id="logs")
