@@ -18,11 +18,9 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widget import MountError, Widget
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from opsconsole.config import Config
-from opsconsole.fleet_host import FleetHostScreen
-from opsconsole.help import HelpScreen, binding_groups
 from opsconsole.hub import Hub
 from opsconsole.sources.base import FLEET_PREFIX, Source
 from opsconsole.sources.containers import ContainerControl
@@ -201,7 +199,8 @@ class OpsConsoleApp(App[int]):
             # the dashboard is what the engineer needs first, and their modules load then.
             for view, title, key in VIEWS[1:]:
                 yield TabPane(f"{key} {title}", id=view)
-        yield Footer()
+        # The footer comes with the other views (``_fill_views``): it shows no key before the
+        # first bindings update anyway, and its styles and keys cost about 20M instructions.
 
     async def on_load(self) -> None:
         # Start sampling before the screen is built, so the first figures are ready by the
@@ -265,10 +264,14 @@ class OpsConsoleApp(App[int]):
         }
 
     async def _fill_views(self) -> None:
+        from textual.widgets import Footer
+
         from opsconsole.widgets.investigation import install_hangup_handler
 
         contents = self._view_contents()
         try:
+            await self.mount(Footer())
+            self.refresh_bindings()  # it fills in on this signal, sent before it came
             for view, widgets in contents.items():
                 await self.query_one(f"#{view}", TabPane).mount_all(widgets)
         except MountError:
@@ -359,9 +362,12 @@ class OpsConsoleApp(App[int]):
                 if pane.parent is self.screen_stack[0] or dashboard in pane.ancestors
             ]
         self._hand_over(batch, panes)
-        for screen in self.screen_stack[1:]:
-            if isinstance(screen, FleetHostScreen):
-                screen.consume(batch)
+        if len(self.screen_stack) > 1:
+            from opsconsole.fleet_host import FleetHostScreen  # loaded once a screen is open
+
+            for screen in self.screen_stack[1:]:
+                if isinstance(screen, FleetHostScreen):
+                    screen.consume(batch)
 
     @staticmethod
     def _hand_over(batch: Sequence[Event], panes: Iterable[EventPane]) -> None:
@@ -379,6 +385,8 @@ class OpsConsoleApp(App[int]):
         if message.local:
             self.action_show_view("dashboard")
             return
+        from opsconsole.fleet_host import FleetHostScreen
+
         screen = FleetHostScreen(
             message.host, thresholds=self.config.thresholds, history=self._history_samples
         )
@@ -500,6 +508,8 @@ class OpsConsoleApp(App[int]):
 
     def action_help(self) -> None:
         """Show every key, grouped by where it works."""
+        from opsconsole.help import HelpScreen, binding_groups
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(list(binding_groups(self, self.screen))))
@@ -528,6 +538,8 @@ class OpsConsoleApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's own commands, then every key binding of ours, as the help screen lists them."""
+        from opsconsole.help import binding_groups
+
         yield from super().get_system_commands(screen)
         for title, node, bindings in binding_groups(self, screen):
             for binding in bindings:
