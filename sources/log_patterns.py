@@ -724,15 +724,17 @@ def _origins(line: str, unquoted: str) -> list[int] | None:
     return [places[number] for number in numbers]
 
 
-def _kept_digits(word: str) -> list[int]:
+@lru_cache(maxsize=4096)
+def _kept_digits(word: str) -> tuple[int, ...]:
     """Places in ``word``, whose masked form keeps digits, of the digits it keeps: those no
-    mask matched (a masked form with digits is ``MASK_RE``'s, see ``_mask_word``)."""
+    mask matched (a masked form with digits is ``MASK_RE``'s, see ``_mask_word``). Cached:
+    such words (``debug1:``, ``Leader@588``) begin many lines of many shapes."""
     masked = [match.span() for match in MASK_RE.finditer(word)]
-    return [
+    return tuple(
         place
         for place in _digit_places(word)
         if not any(start <= place < end for start, end in masked)
-    ]
+    )
 
 
 _KEY: Final = re.compile(r"[A-Za-z_][\w.-]*:$")
