@@ -6,6 +6,9 @@ test sets them.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import itertools
 import os
 import shutil
 import subprocess
@@ -15,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import opsconsole
-from opsconsole.cli import build_parser, config_from_args, main
+from opsconsole.cli import _quick_args, build_parser, config_from_args, main
 from opsconsole.config import Threshold
 
 
@@ -143,6 +146,38 @@ def test_quick_commands_do_not_import_textual(tmp_path: Path, args: tuple[str, .
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.decode().splitlines()]
     assert "opsconsole.cli" in imported  # the measurement did see our imports
     assert not [name for name in imported if name.split(".")[0] in {"textual", "rich"}]
+
+
+# Words of the console's and the log view's command lines, and of what looks like them.
+WORDS = ("logs", "a", "-", "--journal", "--lines", "5", "--unit", "-u", "--journal-file",
+         "--refresh", "2", "0", "--theme", "--read-only", "--mqtt", "mqtt://h", "--config", "",
+         "--", "-h", "--refresh=2", "--ref", "-1")  # fmt: skip
+
+
+def test_quick_parsing_gives_what_argparse_gives() -> None:
+    """Every command line of up to three of WORDS that the quick parser takes, argparse takes
+    too, into the same namespace; what it leaves to argparse is checked by the tests above
+    and below, through main."""
+    parser = build_parser()
+    for length in range(4):
+        for words in itertools.product(WORDS, repeat=length):
+            quick = _quick_args(words)
+            if quick is not None:
+                with contextlib.redirect_stderr(io.StringIO()):
+                    assert vars(parser.parse_args(words)) == vars(quick), words
+    for common in [(), ("logs", "a"), ("logs", "-"), ("--refresh", "2"), ("--read-only",)]:
+        assert _quick_args(common) is not None
+
+
+def test_console_and_log_view_start_without_argparse(tmp_path: Path) -> None:
+    code = (
+        "import sys; from opsconsole import cli; "
+        "assert cli._quick_args(['--refresh', '2', 'logs', '--lines', '5', 'a', '-']); "
+        "assert cli._quick_args(['--read-only', '--config', 'c.toml']); "
+        "assert 'argparse' not in sys.modules"
+    )
+    done = run("-c", code, env=clean_env(tmp_path))
+    assert (done.returncode, done.stderr) == (0, b"")
 
 
 # --- configuration errors -----------------------------------------------------------------

@@ -1,18 +1,20 @@
 """The ``opsconsole`` command.
 
 Startup must stay quick on a sick host, so textual and the app are imported only when the UI
-actually runs: ``--help``, ``--version`` and ``locate`` load nothing heavier than argparse.
+actually runs: ``--help``, ``--version`` and ``locate`` load nothing heavier than argparse. The
+console and the log view, as they are usually started, are parsed without argparse at all
+(``_quick_args``).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from opsconsole import __version__, logs_cli, paths
 from opsconsole.config import (
@@ -23,6 +25,9 @@ from opsconsole.config import (
     parse_setting,
 )
 from opsconsole.sources.text import safe_text
+
+if TYPE_CHECKING:  # loaded only when argparse parses: see _quick_args
+    import argparse
 
 EXIT_USAGE = 2
 """Exit status for a bad option or a bad configuration, as argparse uses."""
@@ -42,6 +47,13 @@ environment:
 Options win over the environment, which wins over the file."""
 
 
+def _bad(message: str) -> Exception:
+    """The error an option's type raises for argparse to show ``message``."""
+    import argparse  # loaded already: only argparse calls the types
+
+    return argparse.ArgumentTypeError(message)
+
+
 def _setting(key: str) -> Callable[[str], Any]:
     """An argparse type that validates the option as the setting ``key``."""
 
@@ -49,7 +61,7 @@ def _setting(key: str) -> Callable[[str], Any]:
         try:
             return parse_setting(key, text)
         except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
+            raise _bad(str(error)) from None
 
     return parse
 
@@ -58,18 +70,18 @@ def _speed(text: str) -> float:
     try:
         speed = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f'expected a number, got "{safe_text(text)}"') from None
+        raise _bad(f'expected a number, got "{safe_text(text)}"') from None
     if not 0 <= speed <= MAX_SPEED:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SPEED:g}, got {text}")
+        raise _bad(f"must be between 0 and {MAX_SPEED:g}, got {text}")
     return speed
 
 
 def _recording(text: str) -> Path:
     path = Path(text)
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{safe_text(text)}: is a directory, not a file")
+        raise _bad(f"{safe_text(text)}: is a directory, not a file")
     if not path.exists():
-        raise argparse.ArgumentTypeError(f"{safe_text(text)}: no such file")
+        raise _bad(f"{safe_text(text)}: no such file")
     return path
 
 
@@ -122,9 +134,7 @@ def _add_console_options(parser: argparse.ArgumentParser, default: Any) -> None:
 def _incident_ref(text: str) -> int:
     match = re.fullmatch(r"(?:INC-)?(\d+)", text.strip(), re.IGNORECASE)
     if match is None:
-        raise argparse.ArgumentTypeError(
-            f'expected an incident number like 3 or INC-3, got "{safe_text(text)}"'
-        )
+        raise _bad(f'expected an incident number like 3 or INC-3, got "{safe_text(text)}"')
     return int(match.group(1))
 
 
@@ -170,7 +180,7 @@ def _add_report(subparsers: Any) -> argparse.ArgumentParser:
 
 def _host_name(text: str) -> str:
     if not text or len(text) > 253 or any(c in text for c in "/+#") or not text.isprintable():
-        raise argparse.ArgumentTypeError(
+        raise _bad(
             f"{safe_text(text)!r}: a host name of 1 to 253 printable characters without / + #"
         )
     return text
@@ -180,14 +190,16 @@ def _positive(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {safe_text(text)!r}") from None
+        raise _bad(f"expected a number, got {safe_text(text)!r}") from None
     if not 0.1 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"must be between 0.1 and 3600, got {text}")
+        raise _bad(f"must be between 0.1 and 3600, got {text}")
     return value
 
 
 def _add_agent(subparsers: Any) -> argparse.ArgumentParser:
     """``opsconsole agent``: run by opsconsole.agent."""
+    import argparse
+
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "agent",
         help="publish this host's event stream to an MQTT broker (headless)",
@@ -236,7 +248,7 @@ def _duration(text: str) -> float:
     """``90``, ``90s``, ``5m``, ``1h`` as seconds (argparse type: ArgumentTypeError when bad)."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
     if match is None or float(match.group(1)) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a duration like 30s, 5m or 1h, got {text!r}")
+        raise _bad(f"expected a duration like 30s, 5m or 1h, got {text!r}")
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
@@ -317,6 +329,8 @@ def _add_open(subparsers: Any) -> argparse.ArgumentParser:
 
 def _add_replay(subparsers: Any) -> argparse.ArgumentParser:
     """``opsconsole replay``: run by opsconsole.app."""
+    import argparse
+
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "replay", help="replay a recorded event stream", description="Replay a recording."
     )
@@ -368,19 +382,25 @@ _MAIN_PARSER: Final[Mapping[str, Any]] = {
     "description": "A keyboard-first terminal console for production support.\n"
     "Without a command it runs the live console on this host.",
     "epilog": _EPILOG,
-    "formatter_class": argparse.RawDescriptionHelpFormatter,
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser (also used by tests and the README's usage)."""
-    return _with_commands(argparse.ArgumentParser(**_MAIN_PARSER), _COMMANDS)
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        **_MAIN_PARSER, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    return _with_commands(parser, _COMMANDS)
 
 
 def _with_commands(
     parser: argparse.ArgumentParser, names: Iterable[str]
 ) -> argparse.ArgumentParser:
     """``parser`` with the main options and the commands ``names``."""
+    import argparse
+
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_console_options(parser, None)
     # prog given: the default derives it from the custom usage. parser_class given: the default,
@@ -397,37 +417,72 @@ def _with_commands(
     return parser
 
 
-class _NamedCommandsParser(argparse.ArgumentParser):
-    """The main parser with only the commands ``argv`` names, for ``main``.
+def _parse_args(arguments: list[str]) -> argparse.Namespace:
+    """``build_parser().parse_args(arguments)``, quicker: only the command named is built."""
+    import argparse
 
-    A command's parser costs about 1M instructions to build (argparse looks up its words with
-    gettext and measures the terminal for each option), and argparse takes a command by its
-    full name only, so the commands not named are never chosen. Help and errors, which may
-    list all of them, come from the full parser.
-    """
+    class NamedCommandsParser(argparse.ArgumentParser):
+        """The main parser with only the commands ``arguments`` names.
 
-    def __init__(self, argv: Sequence[str]) -> None:
-        super().__init__(**_MAIN_PARSER)
-        self.argv: Final = argv
+        A command's parser costs about 1M instructions to build (argparse looks up its words
+        with gettext and measures the terminal for each option), and argparse takes a command
+        by its full name only, so the commands not named are never chosen. Help and errors,
+        which may list all of them, come from the full parser.
+        """
 
-    def format_help(self) -> str:
-        return build_parser().format_help()
+        def format_help(self) -> str:
+            return build_parser().format_help()
 
-    def error(self, message: str) -> NoReturn:
-        # Parsing again with every command exits with its message (an invalid command there
-        # lists them all). What fails here fails there: super().error is only a backstop.
-        build_parser().parse_args(self.argv)
-        super().error(message)
+        def error(self, message: str) -> NoReturn:
+            # Parsing again with every command exits with its message (an invalid command
+            # there lists them all). What fails here fails there: super().error is a backstop.
+            build_parser().parse_args(arguments)
+            super().error(message)
 
-
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """``build_parser().parse_args(argv)``, quicker: only the command ``argv`` names is built."""
-    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = NamedCommandsParser(
+        **_MAIN_PARSER, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     named = [name for name in _COMMANDS if name in arguments]
-    return _with_commands(_NamedCommandsParser(arguments), named).parse_args(arguments)
+    return _with_commands(parser, named).parse_args(arguments)
 
 
-def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> Config:
+_QUICK_OPTIONS: Final = {
+    "--refresh": ("refresh", "general.refresh"),
+    "--theme": ("theme", "general.theme"),
+    "--mqtt": ("mqtt", "mqtt.url"),
+    "--config": ("config", None),
+}
+"""The main options _quick_args takes with a value: the attribute and the setting it is."""
+
+
+def _quick_args(arguments: Sequence[str]) -> SimpleNamespace | None:
+    """What ``build_parser().parse_args(arguments)`` gives, for the console and ``logs`` run
+    plainly; None for anything else (help, other commands, ``--opt=value``, abbreviations,
+    values that look like options or are invalid), which argparse then parses or refuses.
+
+    Importing argparse and building the parser cost about 14M instructions of each start.
+    """
+    main: dict[str, Any] = dict.fromkeys(("refresh", "theme", "read_only", "mqtt", "config"))
+    words = iter(arguments)
+    for word in words:
+        if word == "logs":
+            logs = logs_cli.quick_args(list(words))
+            return None if logs is None else SimpleNamespace(**main, command="logs", **logs)
+        if word == "--read-only":
+            main["read_only"] = True
+            continue
+        value = next(words, None)
+        if word not in _QUICK_OPTIONS or value is None or value.startswith("-"):
+            return None
+        attribute, key = _QUICK_OPTIONS[word]
+        try:
+            main[attribute] = Path(value) if key is None else parse_setting(key, value)
+        except ValueError:
+            return None  # argparse gives the error
+    return SimpleNamespace(**main, command=None)
+
+
+def config_from_args(args: argparse.Namespace | SimpleNamespace, env: Mapping[str, str]) -> Config:
     """The Config for parsed ``args``: options over ``env`` over the file; ConfigError if bad."""
     overrides: dict[str, Any] = {}
     if args.refresh is not None:
@@ -453,11 +508,15 @@ def locate(names: Sequence[str], config: Path | None, env: Mapping[str, str]) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; the exit status."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    env = os.environ
+    quick = _quick_args(arguments)
+    if quick is not None:
+        return _run_ui(quick, env)
     try:
-        args = _parse_args(argv)
+        args = _parse_args(arguments)
     except SystemExit as exit_:  # --help, --version and usage errors: argparse has spoken
         return exit_.code if isinstance(exit_.code, int) else 0
-    env = os.environ
     if args.command == "locate":
         # Bytes, so a path that is not valid in the locale's encoding prints exactly as it is.
         sys.stdout.flush()
@@ -466,13 +525,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         sys.stdout.flush()
         return 0
-    try:
-        config = config_from_args(args, env)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    if args.command in (None, "logs"):
+        return _run_ui(args, env)
+    config = _config(args, env)
+    if config is None:
         return EXIT_USAGE
-    if args.command == "logs":
-        return logs_cli.run(args, theme=config.theme)
     if args.command == "capture":
         from opsconsole import capture
 
@@ -489,8 +546,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         from opsconsole import agent
 
         return agent.run(args, config)
+    from opsconsole.app import run_console
+
+    return run_console(config, replay=args.file, speed=args.speed)
+
+
+def _run_ui(args: argparse.Namespace | SimpleNamespace, env: Mapping[str, str]) -> int:
+    """Run the console (no command) or the log view (``logs``)."""
+    config = _config(args, env)
+    if config is None:
+        return EXIT_USAGE
+    if args.command == "logs":
+        return logs_cli.run(args, theme=config.theme)
     from opsconsole.app import run_console  # textual loads here, only when the UI runs
 
-    if args.command == "replay":
-        return run_console(config, replay=args.file, speed=args.speed)
     return run_console(config)
+
+
+def _config(args: argparse.Namespace | SimpleNamespace, env: Mapping[str, str]) -> Config | None:
+    """The Config for ``args``; None once its error is shown."""
+    try:
+        return config_from_args(args, env)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return None

@@ -8,15 +8,21 @@ descriptor and the terminal (``/dev/tty``) is put in its place before the app st
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Final
 
 from opsconsole.sources.text import safe_text
 
+if TYPE_CHECKING:  # loaded only when argparse parses: see quick_args
+    import argparse
+
 EXIT_NO_LOG = 1
+
+LINES: Final = 200_000
+"""Lines a stream keeps unless ``--lines`` says otherwise."""
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -39,9 +45,50 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="journald: read this journal file (a copy, a sosreport's), followed every second",
     )
     parser.add_argument(
-        "--lines", metavar="N", type=int, default=200_000, help="lines a stream keeps (200000)"
+        "--lines", metavar="N", type=int, default=LINES, help=f"lines a stream keeps ({LINES})"
     )
     return parser
+
+
+_TEXT_OPTIONS: Final = {"-u": "unit", "--unit": "unit", "--journal-file": "journal_file"}
+
+
+def quick_args(words: Sequence[str]) -> dict[str, Any] | None:
+    """What the parser ``add_parser`` adds gives for ``words`` (all after ``logs``), without
+    argparse; None for anything it does not take plainly, for argparse to parse or refuse."""
+    args: dict[str, Any] = {
+        "paths": [],
+        "journal": False,
+        "unit": None,
+        "journal_file": None,
+        "lines": LINES,
+    }
+    # argparse takes the paths as one run: more after an option that follows some is an error.
+    ended = False
+    rest = iter(words)
+    for word in rest:
+        if word == "-" or not word.startswith("-"):
+            if ended:
+                return None
+            args["paths"].append(word)
+            continue
+        ended = bool(args["paths"])
+        if word == "--journal":
+            args["journal"] = True
+            continue
+        value = next(rest, None)
+        if value is None or value.startswith("-"):
+            return None
+        if word in _TEXT_OPTIONS:
+            args[_TEXT_OPTIONS[word]] = value
+            continue
+        if word != "--lines":
+            return None
+        try:
+            args["lines"] = int(value)
+        except ValueError:
+            return None
+    return args
 
 
 def stdin_stream() -> int:
@@ -57,7 +104,7 @@ def stdin_stream() -> int:
     return pipe
 
 
-def run(args: argparse.Namespace, theme: str | None = None) -> int:
+def run(args: argparse.Namespace | SimpleNamespace, theme: str | None = None) -> int:
     """Open the logs ``args`` names in the log view; the exit status."""
     from opsconsole.sources.log_index import Document
     from opsconsole.sources.log_sources import (
