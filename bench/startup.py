@@ -8,13 +8,28 @@ minimum, and the ratio of opsconsole's to each peer's. ``python -c "import textu
 timed too, as the floor any Textual app starts from.
 
     .venv/bin/python bench/startup.py [--repeat 5] [--only htop --only btop ...]
+
+``--instructions`` counts instead (callgrind): the instructions from launch to the first frame
+of ``opsconsole`` (showing the process table) and of ``opsconsole logs FILE`` (showing the
+file's last line, FILE made as bench/log_view.py makes it), beside ``python -c "import
+textual.app"`` and the log bench's bare Textual frame of the same file: figures that the load
+of a shared machine barely moves, where its wall-clock times drift. Each program runs in a
+160x45 tmux pane and exits at that frame; runs are one at a time (two at once slow each other,
+and the event loop then runs more timers before the frame). The console's count still varies
+by a few million with what its sources deliver before the frame.
+
+    .venv/bin/python bench/startup.py --instructions [--repeat 3] [--mb 100]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +99,89 @@ def time_command(argv: list[str], env: dict[str, str], repeat: int) -> Timing:
     return timing
 
 
+# Run before the program: exit at the first write to the terminal holding the marker.
+_AT_FRAME = """
+import os, sys
+from textual.drivers import linux_driver
+_write = linux_driver.LinuxDriver.write
+def _exit_at_frame(self, data):
+    _write(self, data)
+    if {marker!r} in data:
+        os._exit(0)
+linux_driver.LinuxDriver.write = _exit_at_frame
+"""
+_OPSCONSOLE = "from opsconsole.cli import main\nsys.exit(main({argv!r}))\n"
+
+
+def callgrind(script: str, python: str, home: Path) -> int:
+    """Instructions ``python script`` executes in a 160x45 tmux pane until it exits."""
+    with tempfile.TemporaryDirectory(prefix="opsc-ir-") as folder:
+        code, errors, sock = Path(folder, "run.py"), Path(folder, "err"), Path(folder, "sock")
+        code.write_text(script)
+        command = shlex.join(
+            ["env", "-i", "PATH=/usr/bin:/bin", f"HOME={home}", f"TERM={h.TERM}", "LANG=C.UTF-8",
+             "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, str(code)]
+        ) + f" 2>{shlex.quote(str(errors))}"  # fmt: skip
+        tmux = ["tmux", "-S", str(sock), "-f", "/dev/null"]
+        subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "45", command], check=True)
+        while subprocess.run([*tmux, "has-session"], capture_output=True).returncode == 0:
+            time.sleep(0.2)
+        found = re.search(r"Collected : (\d+)", errors.read_text())
+        if found is None:
+            raise h.LaunchError(f"no count from callgrind:\n{errors.read_text()[-2000:]}")
+        return int(found.group(1))
+
+
+def instructions(args: argparse.Namespace) -> int:
+    """The ``--instructions`` mode: counts, their ratios, and a JSON file."""
+    sys.path.insert(0, str(h.BENCH_DIR))
+    from log_view import FLOOR, make_file
+
+    path = Path(f"/tmp/opsconsole-bench-syslog-{args.mb}mb.log")
+    last = f"request {make_file(path, args.mb) - 1:010d}"  # on the file's last line
+    floor = FLOOR.replace("sys.argv[1]", repr(str(path)))
+    scripts = {
+        "import textual.app": "import textual.app\n",
+        "textual floor frame": _AT_FRAME.format(marker=last) + floor,
+        "opsconsole": _AT_FRAME.format(marker="PID") + _OPSCONSOLE.format(argv=["--refresh", "1"]),
+        "opsconsole logs FILE": _AT_FRAME.format(marker=last)
+        + _OPSCONSOLE.format(argv=["logs", str(path)]),
+    }
+    counts: dict[str, list[int]] = {name: [] for name in scripts}
+    with tempfile.TemporaryDirectory(prefix="opsc-ir-home-") as home:
+        for _ in range(args.repeat):
+            for name, script in scripts.items():
+                print(f"callgrind: {name} ...", file=sys.stderr, flush=True)
+                counts[name].append(callgrind(script, args.python, Path(home)))
+    median = {name: statistics.median(runs) for name, runs in counts.items()}
+    ratios = {
+        "opsconsole": median["opsconsole"] / median["import textual.app"],
+        "opsconsole logs FILE": median["opsconsole logs FILE"] / median["textual floor frame"],
+    }
+    print(f"\ninstructions to the first frame, median of {args.repeat} (millions; {path.name})")
+    h.print_table(
+        ["program", "median", "runs", "ratio"],
+        [
+            [
+                name,
+                f"{median[name] / 1e6:.1f}",
+                " ".join(f"{run / 1e6:.1f}" for run in runs),
+                f"{ratios[name]:.3f}x" if name in ratios else "",
+            ]
+            for name, runs in counts.items()
+        ],
+    )
+    print("ratios: opsconsole / import textual.app; opsconsole logs / textual floor frame")
+    result = h.write_json(
+        "startup-instructions",
+        {"kind": "startup-instructions", "file": str(path), "machine": h.machine(),
+         "instructions": counts, "median": median, "ratios": ratios},
+        args.json,
+    )  # fmt: skip
+    print(f"results: {result}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed launches each (default 5)")
@@ -96,10 +194,16 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for ready")
     parser.add_argument("--python", default=sys.executable, help="python for the import floor")
     parser.add_argument("--json", type=Path, help="where to write results")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions instead (callgrind)"
+    )
+    parser.add_argument("--mb", type=int, default=100, help="--instructions: MB of the log file")
     h.add_quiet_options(parser, PAUSE)
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.instructions:
+        return instructions(args)
     programs = h.programs_from(args)
 
     started = h.machine()
