@@ -3,6 +3,8 @@ exit or hide mid-scan counted (never a crash), hostile command lines made safe t
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import pwd
 import shutil
@@ -309,6 +311,31 @@ def test_scan_as_another_user_under_hidepid_counts_denied() -> None:
     scanner_row = row_of(table, int(own_pid))  # its own process stays fully readable
     assert scanner_row.user == pwd.getpwuid(NOBODY).pw_name
     assert "ProcessScanner" in scanner_row.command
+
+
+def test_stat_files_kept_open_follow_their_processes_and_close(
+    spawn: list[subprocess.Popen[bytes]],
+) -> None:
+    def open_files() -> int:  # stat files of /proc this process has open
+        links = []
+        for fd in list(Path("/proc/self/fd").iterdir()):
+            with contextlib.suppress(OSError):  # the listing's own descriptor, closed since
+                links.append(str(fd.readlink()))
+        return sum(1 for link in links if link.startswith("/proc/") and link.endswith("/stat"))
+
+    before = open_files()
+    scan = scanner()
+    pid = start(spawn, [sys.executable, "-c", READY_THEN_SLEEP])
+    assert row_of(scan.scan(), pid).state in ("S", "R")
+    assert open_files() > before  # read again next time without opening
+    spawn[0].kill()
+    spawn[0].wait()
+    assert all(row.pid != pid for row in scan.scan().rows)  # its open file does not show it
+    again = start(spawn, [sys.executable, "-c", READY_THEN_SLEEP])
+    assert row_of(scan.scan(), again).pid == again
+    del scan
+    gc.collect()
+    assert open_files() <= before
 
 
 def test_user_is_the_effective_user(spawn: list[subprocess.Popen[bytes]]) -> None:
