@@ -200,7 +200,7 @@ class OpsConsoleApp(App[int]):
             for view, title, key in VIEWS[1:]:
                 yield TabPane(f"{key} {title}", id=view)
         # The footer comes with the other views (``_fill_views``): it shows no key before the
-        # first bindings update anyway, and its styles and keys cost about 20M instructions.
+        # first bindings update anyway, and its styles cost about 15M instructions.
 
     async def on_load(self) -> None:
         # Start sampling before the screen is built, so the first figures are ready by the
