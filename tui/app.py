@@ -316,6 +316,8 @@ class OpsConsoleApp(App[int]):
             if (wait := last_data + BATCH_INTERVAL - loop.time()) > 0:
                 await asyncio.sleep(wait)
             batch = self._subscription.drain()
+            if not self.screen_stack:
+                return  # closing: the screens go before on_unmount stops the hub and this
             for event in batch:
                 if not event.source.startswith(FLEET_PREFIX):
                     # Published, so the recorder and the timeline see them too; they come
