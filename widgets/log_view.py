@@ -17,7 +17,6 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence, Set
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -94,17 +93,33 @@ def id_token(text: str) -> str | None:
 # --- filters --------------------------------------------------------------------------------
 
 
-@dataclass
 class FilterSpec:
-    """What a filter keeps: regexes all present, none of the excluded, a level, a time range."""
+    """What a filter keeps: regexes all present, none of the excluded, a level, a time range.
 
-    include: list[re.Pattern[str]] = field(default_factory=list)
-    exclude: list[re.Pattern[str]] = field(default_factory=list)
-    min_level: Level = Level.NONE
-    since: float | None = None
-    until: float | None = None
-    context: int = 0
-    text: str = ""
+    A plain class, not a dataclass: its generated methods cost ``opsconsole logs FILE`` about
+    a millisecond before the first frame, and nothing compares or prints a spec.
+    """
+
+    __slots__ = ("context", "exclude", "include", "min_level", "since", "text", "until")
+
+    def __init__(
+        self,
+        *,
+        include: list[re.Pattern[str]] | None = None,
+        exclude: list[re.Pattern[str]] | None = None,
+        min_level: Level = Level.NONE,
+        since: float | None = None,
+        until: float | None = None,
+        context: int = 0,
+        text: str = "",
+    ) -> None:
+        self.include: list[re.Pattern[str]] = include if include is not None else []
+        self.exclude: list[re.Pattern[str]] = exclude if exclude is not None else []
+        self.min_level = min_level
+        self.since = since
+        self.until = until
+        self.context = context
+        self.text = text
 
     @classmethod
     def parse(cls, text: str) -> FilterSpec:
