@@ -1170,15 +1170,21 @@ class LogPane(Vertical):
         self._streams: dict[str, RingDocument] = {}
         self._hidden: AwaitMount | None = None
         self._histogram: LogHistogram | None = None
+        # Kept, not queried: if the console quits while this pane is being mounted, its
+        # children are gone before its Mount event is handled (a query there raised).
+        self._title_line = Static(id="log-title", markup=False)
+        self._view = LogView(
+            self.documents[0] if self.documents else self._placeholder, id="log-view"
+        )
 
     def compose(self) -> ComposeResult:
-        yield Static(id="log-title", markup=False)
-        yield LogView(self.documents[0] if self.documents else self._placeholder, id="log-view")
+        yield self._title_line
+        yield self._view
 
     @property
     def view(self) -> LogView:
         """The log view."""
-        return self.query_one(LogView)
+        return self._view
 
     def on_mount(self) -> None:
         self.view.on_change = self._view_changed
@@ -1274,7 +1280,7 @@ class LogPane(Vertical):
         if title != self._title:  # most frames change nothing in it
             self._title = title
             # One line of fixed height and full width: no layout needed, only a repaint.
-            self.query_one("#log-title", Static).update(title, layout=False)
+            self._title_line.update(title, layout=False)
 
     async def action_prompt(self, kind: str) -> None:
         """Open the prompt for a search, a filter, a save or a trace."""
