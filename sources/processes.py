@@ -235,10 +235,10 @@ class ProcessScanner:
         """Seconds since boot, the clock process start times count in."""
         self._boot_time = _read_boot_time(proc_root)
         self._mem_total = _read_meminfo_total(proc_root)
-        self._ticks: dict[tuple[int, int], int] = {}
         self._files = _StatFiles(self._root, _stat_files_limit())
         self._stats: dict[int, tuple[bytes, _Process]] = {}
-        """Each process's stat as last read, and what it was parsed into."""
+        """Each process's stat as last read, and what it was parsed into (its CPU ticks are
+        what the next scan's CPU percent is measured from)."""
         self._made: dict[int, tuple[_Process, _Details, ProcessRow]] = {}
         """Each row of the last table, by pid, and what it was made from."""
         self._last_scan: float | None = None
@@ -253,44 +253,39 @@ class ProcessScanner:
         processes: list[_Process] = []
         denied: list[int] = []
         vanished = 0
-        ticks: dict[tuple[int, int], int] = {}
+        alive: set[tuple[int, int]] = set()
         with os.scandir(self._root) as entries:
             names = [entry.name for entry in entries if entry.name.isdigit()]
         seen, stats = self._stats, {}
         files = self._files
         for name in names:
             pid = int(name)
+            last = seen.get(pid)
             try:
                 data = files.read(pid, name)
-                same = seen.get(pid)
-                if same is not None and same[0] == data and elapsed:
-                    # Not parsed again: most processes of a quiet host did nothing since the
-                    # last scan, and their stat reads the same to the byte.
-                    process = same[1]
-                    process.cpu_percent = 0.0
-                    stats[pid] = same
-                    ticks[(pid, process.start)] = process.ticks
-                    processes.append(process)
-                    continue
-                process = _parse_stat(pid, data)
+                # A stat that reads the same to the byte (most of a quiet host's) is not parsed
+                # again: the process did nothing since the last scan.
+                same = last is not None and last[0] == data and bool(elapsed)
+                process = last[1] if last is not None and same else _parse_stat(pid, data)
             except (FileNotFoundError, ProcessLookupError):
                 vanished += 1
                 continue
             except (OSError, ValueError, IndexError):
                 denied.append(pid)  # PermissionError, or a stat we cannot make sense of
                 continue
-            key = (pid, process.start)
-            previous = self._ticks.get(key)
-            if previous is not None and elapsed:
-                seconds = (process.ticks - previous) / _CLOCK_TICKS / elapsed
+            if same:
+                process.cpu_percent = 0.0
             else:
-                age = now - process.start / _CLOCK_TICKS
-                seconds = process.ticks / _CLOCK_TICKS / age if age > 0 else 0.0
-            process.cpu_percent = max(0.0, seconds * 100.0)
-            ticks[key] = process.ticks
+                previous = last[1] if last is not None else None
+                if previous is not None and previous.start == process.start and elapsed:
+                    seconds = (process.ticks - previous.ticks) / _CLOCK_TICKS / elapsed
+                else:
+                    age = now - process.start / _CLOCK_TICKS
+                    seconds = process.ticks / _CLOCK_TICKS / age if age > 0 else 0.0
+                process.cpu_percent = max(0.0, seconds * 100.0)
+            alive.add((pid, process.start))
             stats[pid] = (data, process)
             processes.append(process)
-        self._ticks = ticks
         self._stats = stats
         files.keep(set(stats))
         self._last_scan = now
@@ -321,7 +316,7 @@ class ProcessScanner:
             rows.append(row)
         for pid in denied[: max(0, self.rows - len(rows))]:
             rows.append(self._denied_row(pid))
-        self._details = {key: d for key, d in self._details.items() if key in ticks}
+        self._details = {key: d for key, d in self._details.items() if key in alive}
         return ProcessTable(
             ts=ts,
             host=self.host,
