@@ -9,7 +9,8 @@ timed too, as the floor any Textual app starts from.
 
     .venv/bin/python bench/startup.py [--repeat 5] [--only htop --only btop ...]
 
-``--instructions`` counts instead (callgrind): the instructions from launch to the first frame
+``--instructions`` counts instead (callgrind; ``--only opsconsole`` or ``--only "opsconsole
+logs FILE"`` counts that one and its floor): the instructions from launch to the first frame
 of ``opsconsole`` (showing the process table) and of ``opsconsole logs FILE`` (showing the
 file's last line, FILE made as bench/log_view.py makes it), beside ``python -c "import
 textual.app"`` and the log bench's bare Textual frame of the same file: figures that the load
@@ -37,6 +38,8 @@ from pathlib import Path
 import _harness as h
 
 PROGRAMS = ("opsconsole", "htop", "btop", "glances", "toolong")
+FLOORS = {"opsconsole": "import textual.app", "opsconsole logs FILE": "textual floor frame"}
+"""``--instructions``: each program counted and the floor its ratio is taken to."""
 TARGET_SECONDS = 0.4
 PAUSE = 1.0
 """The issue's target for opsconsole's first full screen."""
@@ -147,6 +150,9 @@ def instructions(args: argparse.Namespace) -> int:
         "opsconsole logs FILE": _AT_FRAME.format(marker=last)
         + _OPSCONSOLE.format(argv=["logs", str(path)]),
     }
+    if args.only:  # e.g. --only opsconsole: that program and the floor its ratio is taken to
+        wanted = set(args.only) | {FLOORS[name] for name in args.only if name in FLOORS}
+        scripts = {name: script for name, script in scripts.items() if name in wanted}
     counts: dict[str, list[int]] = {name: [] for name in scripts}
     with tempfile.TemporaryDirectory(prefix="opsc-ir-home-") as home:
         for _ in range(args.repeat):
@@ -155,8 +161,7 @@ def instructions(args: argparse.Namespace) -> int:
                 counts[name].append(callgrind(script, args.python, Path(home)))
     median = {name: statistics.median(runs) for name, runs in counts.items()}
     ratios = {
-        "opsconsole": median["opsconsole"] / median["import textual.app"],
-        "opsconsole logs FILE": median["opsconsole logs FILE"] / median["textual floor frame"],
+        name: median[name] / median[floor] for name, floor in FLOORS.items() if name in median
     }
     print(f"\ninstructions to the first frame, median of {args.repeat} (millions; {path.name})")
     h.print_table(
