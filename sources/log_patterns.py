@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import count
 from operator import itemgetter
 from typing import Final
 
@@ -139,10 +140,22 @@ to the fields before it."""
 
 
 CALL_SITE: Final = re.compile(
-    r"\[(?:[^\s\[\]]|\[[^\s\[\]]{0,60}\]){1,200}?:([A-Za-z_$][\w$]*@\d+)\]"
+    r"\[(?:[^\s\[\]]|\[[^\s\[\]]{0,60}\]){1,200}?(?=:[A-Za-z_$][\w$]*@\d+\])"
 )
-"""A thread and the call site it logged from, as log4j's ``[%t:%C{1}@%L]`` writes them
-(``[QuorumPeer[myid=1]:Leader@588]``): the thread is a value, the call site a key."""
+"""A thread before the call site it logged from, as log4j's ``[%t:%C{1}@%L]`` writes them
+(``[QuorumPeer[myid=1]:Leader@588]``): the thread is a value, the call site a key. The
+site is looked ahead at, not replaced: a constant replacement is a copy, not a template
+expanded in Python for every match."""
+
+_UNQUOTING: Final[tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]] = (
+    ("@", CALL_SITE, "[" + WILDCARD),
+    ('":', JSON_STRING, _JSON_STRING),
+    ('":', JSON_SCALAR, _JSON_SCALAR),
+    ('":', JSON_MESSAGE, '":" '),
+    ('"', QUOTED, _quoted_value),
+)
+"""What ``_unquote`` replaces, in order, each after a quick check for the text it needs.
+No replacement holds a digit (see ``_origins``)."""
 
 
 def _unquote(line: str) -> str:
@@ -150,13 +163,9 @@ def _unquote(line: str) -> str:
     ``<*>`` and every other quoted span of several words one value, or its verb and one
     value (``"GET <*>"``) when it starts with an upper-case keyword."""
     line = line[:MAX_LINE]
-    if "@" in line:
-        line = CALL_SITE.sub(_CALLER, line)
-    if '"' in line:
-        if '":' in line:
-            line = JSON_STRING.sub(_JSON_STRING, line)
-            line = JSON_MESSAGE.sub('":" ', JSON_SCALAR.sub(_JSON_SCALAR, line))
-        line = QUOTED.sub(_quoted_value, line)
+    for needed, regex, replacement in _UNQUOTING:
+        if needed in line:
+            line = regex.sub(replacement, line)
     return line
 
 
@@ -211,7 +220,6 @@ def mask(line: str) -> str:
     return " ".join(_mask_word(word) for word in _unquote(line).split())
 
 
-_CALLER: Final = "[" + WILDCARD + r":\1]"
 _SPAN: Final = r'"(?:[^"\\]|\\.){0,500}"'
 """A quoted span in a template regex, as long as ``QUOTED`` takes one."""
 _SPAN_END: Final = WILDCARD + '"'
@@ -256,14 +264,18 @@ def template_regex(template: str) -> re.Pattern[str]:
 class _Shape:
     """One shape of a pattern: its words for lines of one length, in one leaf of the tree."""
 
-    __slots__ = ("constants", "leaf", "owner", "tokens", "words")
+    __slots__ = ("constants", "firsts", "leaf", "owner", "tokens", "words")
 
-    def __init__(self, tokens: list[str], owner: Pattern, leaf: tuple[str, ...]) -> None:
-        self.owner = owner
+    owner: Pattern
+    """The pattern it is a shape of, set when the grouper places it (see ``_match``)."""
+
+    def __init__(self, tokens: list[str], kinds: list[int], leaf: tuple[str, ...]) -> None:
         self.leaf = leaf
-        self.constants = _constants(tokens)
+        self.constants = constants = _constants(tokens)
+        self.firsts = _firsts(constants) if constants else ()
+        """Its keys in ``PatternGrouper._by_first``: none without fixed words."""
         self.tokens = tokens
-        self.words = _kinds(tokens)
+        self.words = kinds
         """What each token is (see ``_kinds``), kept with them for the similarity."""
 
     def generalise(self, tokens: list[str]) -> None:
@@ -488,7 +500,9 @@ class PatternGrouper:
         if b"0" in key and _ASCII_DIGIT.search(masked):
             # 0 when the kept digits cannot be placed (a mask that named a digit, see
             # _digit_form): counted again, so such a key costs a working out now and then.
-            form = (_digit_form(line, unquoted, masked) or 0) if seen >= _FORM_AFTER else seen
+            form = (
+                (_digit_form(line, unquoted, tokens, masked) or 0) if seen >= _FORM_AFTER else seen
+            )
         forms = self._forms
         if len(forms) >= self.config.cache_size:
             forms.clear()
@@ -528,9 +542,12 @@ class PatternGrouper:
             key = (*key, token)
         return key
 
-    def _best(self, candidates: list[_Shape], tokens: list[str]) -> tuple[_Shape | None, float]:
-        """The candidate most like ``tokens`` and its similarity (weighted share of words that
-        agree, see ``GrouperConfig``).
+    def _best(
+        self, candidates: list[_Shape], tokens: list[str]
+    ) -> tuple[_Shape | None, float, bool, list[int] | None]:
+        """The candidate most like ``tokens``, its similarity (weighted share of words that
+        agree, see ``GrouperConfig``), whether it has a word where ``tokens`` differ (to be
+        made a ``<*>``), and the kinds of ``tokens`` (see ``_kinds``) if they were needed.
 
         A candidate whose key differs from the line's is never it: a key is a word ending in a
         colon that something follows (``mm_request_send:``, ``statement:``), and it names the
@@ -539,18 +556,22 @@ class PatternGrouper:
         best: _Shape | None = None
         best_score = -1.0
         best_wild = -1
+        best_differs = False
+        # Most lines differ from a template only where it has a <*> already: their kinds
+        # are worked out when a word faces another word.
+        line_words: list[int] | None = None
         config = self.config
         value_weight, wild_weight, word_weight = (
             config.value_weight,
             config.wild_weight,
             config.word_weight,
         )
-        line_words = _kinds(tokens)
         for candidate in candidates:
             same = total = 0.0
             wild = 0
-            for mine, theirs, mine_word, their_word in zip(
-                candidate.tokens, tokens, candidate.words, line_words, strict=True
+            differs = False
+            for mine, theirs, mine_word, index in zip(
+                candidate.tokens, tokens, candidate.words, count(), strict=False
             ):
                 if mine == theirs:
                     weight = value_weight if theirs == WILDCARD else 1.0
@@ -559,36 +580,42 @@ class PatternGrouper:
                 elif mine == WILDCARD:
                     wild += 1
                     total += wild_weight
-                elif mine_word and their_word:
-                    if mine_word == their_word == _KEY_WORD:
-                        break  # another key: another message
-                    total += word_weight
                 else:
-                    total += 1
+                    differs = True
+                    if mine_word and line_words is None:
+                        line_words = _kinds(tokens)
+                    their_word = line_words[index] if mine_word and line_words else 0
+                    if not their_word:
+                        total += 1
+                    elif mine_word == their_word == _KEY_WORD:
+                        break  # another key: another message
+                    else:
+                        total += word_weight
             else:
                 score = same / total if total else 1.0
                 if score > best_score or (score == best_score and wild > best_wild):
-                    best, best_score, best_wild = candidate, score, wild
-        return best, best_score
+                    best, best_score, best_wild, best_differs = candidate, score, wild, differs
+        return best, best_score, best_differs, line_words
 
-    def _other_length(self, tokens: list[str]) -> Pattern | None:
-        """The pattern of a shape of another length whose fixed words are mostly the line's,
-        in order (longest common subsequence), among those with the same first two fixed
-        words, or else the same first one."""
+    def _other_length(self, shape: _Shape) -> Pattern | None:
+        """The pattern of a shape of another length whose fixed words are mostly those of
+        ``shape`` (a line's, not yet placed), in order (longest common subsequence), among
+        those with the same first two fixed words, or else the same first one."""
         share = self.config.variable_length
-        constants = _constants(tokens)
+        constants = shape.constants
         if not share or not constants:
             return None
+        length = len(shape.tokens)
         words = set(constants)
         repeats = len(constants) - len(words)
         best: Pattern | None = None
         best_common = 0
         # Those that share the first two fixed words first, then those with the first.
-        for first in _firsts(constants):
-            for shape in self._by_first.get(first, [])[-MAX_CANDIDATES:]:
-                if len(shape.tokens) == len(tokens) or len(shape.owner._shapes) >= MAX_SHAPES:
+        for first in shape.firsts:
+            for other in self._by_first.get(first, [])[-MAX_CANDIDATES:]:
+                if len(other.tokens) == length or len(other.owner._shapes) >= MAX_SHAPES:
                     continue
-                theirs = shape.constants
+                theirs = other.constants
                 need = share * max(len(theirs), len(constants))
                 # The words in common (and the line's repeated ones) bound the subsequence:
                 # most shapes stop here, cheaply.
@@ -600,7 +627,7 @@ class PatternGrouper:
                     and common > best_common
                     and (not self.config.contained or common == min(len(theirs), len(constants)))
                 ):
-                    best, best_common = shape.owner, common
+                    best, best_common = other.owner, common
             if best is not None:
                 break
         return best
@@ -608,14 +635,19 @@ class PatternGrouper:
     def _match(self, tokens: list[str], line: str, ts: float) -> Pattern:
         key = self._leaf_key(tokens)
         leaf = self._leaves.setdefault(key, [])
-        best, score = self._best(leaf[-MAX_CANDIDATES:], tokens)
-        if best is not None and score >= self.config.similarity:
-            best.generalise(tokens)
-            owner = best.owner
-            del self._patterns[owner.id]
-            self._patterns[owner.id] = owner
-            return owner
-        pattern = self._other_length(tokens)
+        kinds = None
+        if leaf:
+            best, score, differs, kinds = self._best(leaf[-MAX_CANDIDATES:], tokens)
+            if best is not None and score >= self.config.similarity:
+                if differs:
+                    best.generalise(tokens)
+                owner = best.owner
+                del self._patterns[owner.id]
+                self._patterns[owner.id] = owner
+                return owner
+        # The line's own shape, owned by the pattern it joins or a new one.
+        shape = _Shape(tokens, _kinds(tokens) if kinds is None else kinds, key)
+        pattern = self._other_length(shape)
         if pattern is None:
             if len(self._patterns) >= self.config.max_patterns:
                 self._evict()
@@ -627,12 +659,11 @@ class PatternGrouper:
         else:
             del self._patterns[pattern.id]
         self._patterns[pattern.id] = pattern
-        shape = _Shape(tokens, pattern, key)
+        shape.owner = pattern
         pattern._shapes.append(shape)
         leaf.append(shape)
-        if shape.constants:
-            for first in _firsts(shape.constants):
-                self._by_first.setdefault(first, []).append(shape)
+        for first in shape.firsts:
+            self._by_first.setdefault(first, []).append(shape)
         return pattern
 
     def _evict(self) -> None:
@@ -643,12 +674,11 @@ class PatternGrouper:
             leaf.remove(shape)
             if not leaf:
                 del self._leaves[shape.leaf]
-            if shape.constants:
-                for first in _firsts(shape.constants):
-                    firsts = self._by_first[first]
-                    firsts.remove(shape)
-                    if not firsts:
-                        del self._by_first[first]
+            for first in shape.firsts:
+                firsts = self._by_first[first]
+                firsts.remove(shape)
+                if not firsts:
+                    del self._by_first[first]
         self.evicted += 1
 
 
@@ -667,27 +697,24 @@ _Form = str | tuple[str, Callable[[str], str | tuple[str, ...]]]
 of it and what takes the digits it keeps from the line."""
 
 
-def _digit_form(line: str, unquoted: str, masked: str) -> _Form | None:
-    """The format of ``masked`` (``line`` unquoted, then masked) with a ``%s`` for each digit
-    it keeps, and what takes those digits from any line of the same key; None if they cannot
-    be placed.
+def _digit_form(line: str, unquoted: str, tokens: list[str], masked: str) -> _Form | None:
+    """The format of ``masked`` (``tokens`` joined: ``line`` unquoted, then masked) with a
+    ``%s`` for each digit it keeps, and what takes those digits from any line of the same
+    key; None if they cannot be placed.
 
     Masks keep or drop a digit whatever its value, so the lines of one key keep digits at the
     same places: those that ``MASK_RE`` leaves in their word (``_mask_word``), traced back
     through ``_unquote`` (see ``_origins``).
     """
-    origins = _origins(line, unquoted)
-    words = masked.split()
-    spans = [match.span() for match in _NON_SPACE.finditer(unquoted)]
-    if origins is None or len(words) != len(spans):
-        return None
-    numbers = {place: number for number, place in enumerate(_digit_places(unquoted))}
     kept = [
-        origins[numbers[start + place]]
-        for (start, end), word in zip(spans, words, strict=True)
-        if _ASCII_DIGIT.search(word)
-        for place in _kept_digits(unquoted[start:end])
+        word.start() + place
+        for word, token in zip(_NON_SPACE.finditer(unquoted), tokens, strict=True)
+        if _ASCII_DIGIT.search(token)
+        for place in _kept_digits(word.group())
     ]
+    if unquoted != line:
+        origins = _origins(line)
+        kept = [origins[place] for place in kept]
     if not kept:
         return None
     template = _ASCII_DIGIT.sub("%s", masked.replace("%", "%%"))
@@ -699,29 +726,30 @@ def _digit_places(text: str) -> list[int]:
     return [digit.start() for digit in _ASCII_DIGIT.finditer(text)]
 
 
-def _origins(line: str, unquoted: str) -> list[int] | None:
-    """Where in ``line`` each digit of ``unquoted`` (``_unquote(line)``) comes from, or None.
-
-    ``_unquote`` only drops or copies digits, in order, and whatever their values: ``line`` is
-    unquoted once per decimal place of its digit count, each of its digits made that place of
-    its own number, and the digits copied spell their numbers.
-    """
-    places = _digit_places(line)
-    if unquoted == line:
-        return places
-    numbers = [0] * len(_digit_places(unquoted))
-    chars = list(line)
-    scale = 1
-    while scale < len(places):
-        for number, place in enumerate(places):
-            chars[place] = str(number // scale % 10)
-        copied = _ASCII_DIGIT.findall(_unquote("".join(chars)))
-        if len(copied) != len(numbers):
-            return None
-        for index, digit in enumerate(copied):
-            numbers[index] += int(digit) * scale
-        scale *= 10
-    return [places[number] for number in numbers]
+def _origins(line: str) -> list[int]:
+    """Where in ``line`` each character of ``_unquote(line)`` comes from: -1 for those of a
+    replacement. The replacements are made again, one by one, keeping track of where the
+    characters between them came from."""
+    text = line
+    origins = list(range(len(line)))
+    for needed, regex, replacement in _UNQUOTING:
+        if needed not in text:
+            continue
+        pieces: list[str] = []
+        places: list[int] = []
+        end = 0
+        for match in regex.finditer(text):
+            start, stop = match.span()
+            new = replacement if isinstance(replacement, str) else replacement(match)
+            pieces += (text[end:start], new)
+            places += origins[end:start]
+            places += [-1] * len(new)
+            end = stop
+        pieces.append(text[end:])
+        places += origins[end:]
+        text = "".join(pieces)
+        origins = places
+    return origins
 
 
 @lru_cache(maxsize=4096)
