@@ -477,7 +477,7 @@ class HostOverview(HostPane):
             self._strips = [None] * self._line_count(self._columns_for(width))
             self._drawn_width = width
         if not 0 <= y < len(self._strips):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.palette.own())
         strip = self._strips[y]
         if strip is None:
             strip = self._strips[y] = self._build_line(y, width)
@@ -502,8 +502,8 @@ class HostOverview(HostPane):
 
     def _build_line(self, y: int, width: int) -> Strip:
         """Line ``y`` of the overview, ``width`` cells wide: the cores, or a row of figures."""
-        base = self.rich_style
         palette = self.palette
+        base = palette.own()
 
         def fitted(parts: list[Part], cells: int) -> list[Segment]:
             """``parts`` over the pane's style, cut or padded to exactly ``cells``."""

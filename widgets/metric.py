@@ -113,24 +113,28 @@ def spark_rows(columns: Sequence[float | None], top: float, height: int = 1) -> 
     non-finite value) differ.
     """
     top = top if 0 < top < math.inf else 1.0
-    steps = len(SPARK_GLYPHS) * height
-    # Eighths of the total height each column fills, at least one for any known value.
+    glyphs = len(SPARK_GLYPHS)
+    steps = glyphs * height
+    isfinite = math.isfinite
+    # Eighths of the total height each column fills, at least one for any known value; 0 for
+    # none.
     fills = [
-        None
-        if value is None or not math.isfinite(value)
+        0
+        if value is None or not isfinite(value)
         else max(1, min(steps, round(value / top * steps)))
         for value in columns
     ]
     rows: list[str] = []
     for line in reversed(range(height)):
-        base = line * len(SPARK_GLYPHS)
-        chars = []
-        for fill in fills:
-            if fill is None or fill <= base:
-                chars.append(" ")
-            else:
-                chars.append(SPARK_GLYPHS[min(fill - base, len(SPARK_GLYPHS)) - 1])
-        rows.append("".join(chars))
+        base = line * glyphs
+        rows.append(
+            "".join(
+                [
+                    SPARK_GLYPHS[min(fill - base, glyphs) - 1] if fill > base else " "
+                    for fill in fills
+                ]
+            )
+        )
     return rows
 
 
@@ -204,6 +208,14 @@ class LevelPalette:
         if style is None:
             style = self._widget.get_component_rich_style(name, partial=partial)
             self._cache[(name, partial)] = style
+        return style
+
+    def own(self) -> Style:
+        """The widget's own rich style (its colour over its background)."""
+        style = self._cache.get(("", False))
+        if style is None:
+            # Worked out from every ancestor's background: a third of drawing a line of figures.
+            style = self._cache[("", False)] = self._widget.rich_style
         return style
 
     def level(self, level: Level | None) -> Style:
