@@ -130,6 +130,23 @@ async def test_an_update_draws_only_the_visible_rows_that_changed() -> None:
         assert "new     changed" in lines(app)[4]
 
 
+async def test_a_row_that_moves_a_line_and_back_is_not_built_again() -> None:
+    # An idle process whose CPU% flickers jumps to the top and back each tick, moving the rows
+    # in between a line (so to the other stripe) and back: each row keeps both stripes' Strips.
+    app = TableApp(rows(20))
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        jumped = rows(20)
+        jumped.insert(1, jumped.pop(10))  # row 10 to the top: rows 1-9 move down a line
+        app.table.set_rows(jumped)
+        await pilot.pause()
+        built = app.table.rendered_rows
+        app.table.set_rows(rows(20))  # and back
+        await pilot.pause()
+        assert app.table.rendered_rows == built
+        assert "n5" in lines(app)[6]  # drawn where it is again
+
+
 async def test_rows_coming_and_going_keep_the_drawing_and_the_scroll_range_right() -> None:
     # A busy host gains and loses processes every tick; the table takes that without laying
     # out the screen, so check that what is drawn and how far it scrolls still follow.

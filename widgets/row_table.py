@@ -161,8 +161,9 @@ class RowTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._followed: str | None = None
         """Key of the row the cursor followed at the last update."""
-        self._strips: dict[str, tuple[tuple[tuple[str, ...], bool, int], Strip]] = {}
-        """Each row's last rendered Strip, by key, with what it was rendered from."""
+        self._strips: dict[tuple[str, int], tuple[tuple[tuple[str, ...], bool], Strip]] = {}
+        """Each row's last rendered Strip, by key and look, with what it was rendered from: a
+        row that moves up or down a line keeps the Strips of both stripes."""
         self._header: Strip | None = None
         self._styles: dict[tuple[int, bool], Style] = {}
         self._view = (Offset(0, 0), 0)
@@ -207,8 +208,8 @@ class RowTable(ScrollView, can_focus=True):
         before = self._rows
         self._rows = tuple(rows)
         self._index = {row.key: index for index, row in enumerate(self._rows)}
-        strips = self._strips
-        for key in strips.keys() - self._index.keys():
+        strips, index = self._strips, self._index
+        for key in [key for key in strips if key[0] not in index]:
             del strips[key]
         self._followed = follow if follow in self._index else None
         self._update_virtual_size()
@@ -392,12 +393,12 @@ class RowTable(ScrollView, can_focus=True):
             # The first row striped, as DataTable draws them.
             look = _EVEN if self._zebra and index % 2 == 0 else _ODD
         style = self._row_style(look, row.alarm)
-        state = (row.cells, row.alarm, look)
-        cached = self._strips.get(row.key)
+        state = (row.cells, row.alarm)
+        cached = self._strips.get((row.key, look))
         if cached is not None and cached[0] == state:
             return cached[1], style
         strip = self._line(row.cells, style)
-        self._strips[row.key] = (state, strip)
+        self._strips[(row.key, look)] = (state, strip)
         self.rendered_rows += 1
         return strip, style
 
