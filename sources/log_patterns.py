@@ -90,8 +90,13 @@ Masks apply to each whitespace-separated word, so a time written as several word
 11:20:01") becomes as many ``<*>``, the same for every line of a format.
 """
 
-MASK_RE: Final = re.compile("|".join(f"(?:{regex})" for _, regex in MASKS))
-"""Every mask as one regular expression: one pass masks a word."""
+MASK_RE: Final = re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{regex})" for _, regex in MASKS) + ")")
+"""Every mask as one regular expression: one pass masks a word.
+
+Every mask starts after a character that is no letter, digit or underscore (a word boundary
+before a word character, a lookbehind, or the ``=`` before a value), or at the start: said
+once first, it rules out a place inside a run of them with one test instead of one per mask
+(0.57x the instructions over the words a cold pass masks, the same matches)."""
 
 _MAY_MASK: Final = frozenset("0123456789/:=ABCDEFJMNOSTW")
 """Characters without which no mask matches a word (no digit, slash, colon or name of a month
@@ -493,11 +498,13 @@ class PatternGrouper:
         unquoted = _unquote(line)
         tokens = [known(word) or self._new_word(word) for word in unquoted.split()]
         masked = " ".join(tokens)
-        if len(key) > _CACHED_LINE or b"0x" in key or b"::0" in key:
+        # bytes.find, not "in": "in" first tries the bytes as an int, and raises and clears
+        # a TypeError for every line (4% of a cold pass, callgrind).
+        if len(key) > _CACHED_LINE or key.find(b"0x") >= 0 or key.find(b"::0") >= 0:
             return tokens, masked
         form: _Form | int = masked
         # A line without digits keeps none.
-        if b"0" in key and _ASCII_DIGIT.search(masked):
+        if key.find(b"0") >= 0 and _ASCII_DIGIT.search(masked):
             # 0 when the kept digits cannot be placed (a mask that named a digit, see
             # _digit_form): counted again, so such a key costs a working out now and then.
             form = (

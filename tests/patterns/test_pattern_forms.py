@@ -83,3 +83,14 @@ def test_every_real_log_is_grouped_as_if_each_line_were_masked_afresh(
     by_digits = grouped()
     monkeypatch.setattr(log_patterns, "_DIGITS", bytes(range(256)))
     assert by_digits == grouped()
+
+
+def test_the_masks_match_as_they_do_without_the_lookbehind_that_says_where_they_start() -> None:
+    """``MASK_RE`` says first that no mask starts after a letter, digit or underscore: every
+    word and line of the labelled logs is masked as by the masks alone."""
+    plain = re.compile("|".join(f"(?:{regex})" for _, regex in log_patterns.MASKS))
+    for path in sorted(DATA.glob("*.tsv.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as rows:
+            lines = [row.rstrip("\n").partition("\t")[2] for row in rows]
+        for text in {*lines, *(word for line in lines for word in line.split())}:
+            assert log_patterns.MASK_RE.sub("<*>", text) == plain.sub("<*>", text), text
