@@ -208,8 +208,8 @@ class RowTable(ScrollView, can_focus=True):
         before = self._rows
         self._rows = tuple(rows)
         self._index = {row.key: index for index, row in enumerate(self._rows)}
-        strips, index = self._strips, self._index
-        for key in [key for key in strips if key[0] not in index]:
+        strips, shown = self._strips, self._index
+        for key in [key for key in strips if key[0] not in shown]:
             del strips[key]
         self._followed = follow if follow in self._index else None
         self._update_virtual_size()
