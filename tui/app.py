@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
 from textual.theme import Theme
@@ -23,7 +25,6 @@ from textual.widgets import Static, TabbedContent, TabPane
 from opsconsole.config import Config
 from opsconsole.hub import Hub
 from opsconsole.sources.base import FLEET_PREFIX, Source
-from opsconsole.sources.containers import ContainerControl
 from opsconsole.sources.events import Event, ReplayRestart, SourceHealth, SourceStatus
 from opsconsole.sources.threshold_alerts import ThresholdAlerts
 from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME, start_with_theme
@@ -35,8 +36,11 @@ from opsconsole.widgets.process_table import ProcessTablePane
 from opsconsole.widgets.replay_clock import ReplayClock
 
 if TYPE_CHECKING:  # the views after the dashboard load their modules after the first frame
+    from textual.driver import Driver
+
     from opsconsole.capture import FlightRecorder, UiRecording
     from opsconsole.sources.bundle_source import ReplayControl
+    from opsconsole.sources.containers import ContainerControl, ContainerSource
     from opsconsole.widgets.fleet import FleetPane
     from opsconsole.widgets.log_patterns import PatternsPane
 
@@ -59,6 +63,10 @@ VIEWS = (
     ("topics", "Topics", "9"),
     ("sources", "Sources", "0"),
 )
+PENDING = "views-pending"
+"""The tab that stands for the views after the dashboard until they are built: one tab whose
+label is all of theirs side by side looks the same, and 18 tabs and panes fewer cost the first
+frame about 85M instructions less (a tab is dearer than most widgets)."""
 
 
 class OpsConsoleApp(App[int]):
@@ -124,7 +132,7 @@ class OpsConsoleApp(App[int]):
         *,
         hostname: str | None = None,
         theme_dir: Path | None = None,
-        containers: ContainerControl | None = None,
+        engines: Callable[[], Sequence[ContainerSource]] | None = None,
         raw_mqtt: Source | None = None,
         replay: ReplayControl | None = None,
     ) -> None:
@@ -135,7 +143,9 @@ class OpsConsoleApp(App[int]):
             sources: What feeds the panes (the hub runs them).
             hostname: This host's name (default: the system's).
             theme_dir: Where user themes are read from; None reads none.
-            containers: Looks into and acts on containers for the container pane; None for
+            engines: Finds the container engines, which the container pane looks into and
+                acts on and the hub runs as sources. Called in a thread after the first frame
+                (their modules and the search cost the start about 25M instructions); None for
                 none (a replay: nothing to act on).
             raw_mqtt: The broker's every message, started when the Topics view is first shown.
             replay: The clock of a replayed bundle (play, pause, speed, seek); None live.
@@ -144,7 +154,9 @@ class OpsConsoleApp(App[int]):
         self.config = config
         self.hostname = hostname or socket.gethostname()
         self.hub = Hub(sources, host=self.hostname)
-        self.containers = containers or ContainerControl([], read_only=True)
+        self._find_engines = engines
+        self.containers: ContainerControl | None = None
+        """Looks into and acts on containers; made with the views after the dashboard."""
         self._raw_mqtt = raw_mqtt
         self.replay = replay
         self._recording: UiRecording | None = None
@@ -159,6 +171,8 @@ class OpsConsoleApp(App[int]):
         """Every batch delivered before the views after the dashboard were filled; None after."""
         self._panes: list[EventPane] | None = None
         """Every pane of the main screen, once the views are filled."""
+        self._wanted_view: str | None = None
+        """The view last asked for before the views were built, shown once they are."""
         self._pump_task: asyncio.Task[None] | None = None
         self.frozen = False
         for theme in BUILTIN_THEMES:
@@ -172,6 +186,12 @@ class OpsConsoleApp(App[int]):
         self._cycle = [theme.name for theme in (*BUILTIN_THEMES, *user_themes)]
         """The themes ``t`` cycles through: ours and the user's (Textual's stay in the palette)."""
         self._set_theme(config.theme)
+
+    def get_driver_class(self) -> type[Driver]:
+        # Textual's, but for an input thread that does not wake ten times a second for keys.
+        from opsconsole.driver import quiet_driver
+
+        return quiet_driver(super().get_driver_class())
 
     # -- layout -----------------------------------------------------------------------
 
@@ -195,10 +215,9 @@ class OpsConsoleApp(App[int]):
                     id="dashboard-host",
                 )
                 yield ProcessTablePane(id="dashboard-processes")
-            # The other views are filled in just after the first frame (``_fill_views``):
-            # the dashboard is what the engineer needs first, and their modules load then.
-            for view, title, key in VIEWS[1:]:
-                yield TabPane(f"{key} {title}", id=view)
+            # The other views come just after the first frame (``_fill_views``): the
+            # dashboard is what the engineer needs first, and their modules load then.
+            yield TabPane("  ".join(f"{key} {title}" for _, title, key in VIEWS[1:]), id=PENDING)
         # The footer comes with the other views (``_fill_views``): it shows no key before the
         # first bindings update anyway, and its styles cost about 15M instructions.
 
@@ -229,7 +248,7 @@ class OpsConsoleApp(App[int]):
         self._pump_task = asyncio.create_task(self._pump(), name="opsconsole:pump")
         self.call_after_refresh(self._fill_views)
 
-    def _view_contents(self) -> dict[str, list[Widget]]:
+    def _view_contents(self, containers: ContainerControl) -> dict[str, list[Widget]]:
         """What each view after the dashboard holds, by view id."""
         from opsconsole.widgets.alerts import AlertsPane
         from opsconsole.widgets.container_list import ContainerListPane
@@ -247,7 +266,7 @@ class OpsConsoleApp(App[int]):
             "host": [HostDetail(thresholds=thresholds, history=history, id="host-detail")],
             "containers": [
                 ContainerListPane(
-                    self.containers,
+                    containers,
                     read_only=self.config.read_only,
                     clock=self.now,
                     id="containers-list",
@@ -264,18 +283,34 @@ class OpsConsoleApp(App[int]):
         }
 
     async def _fill_views(self) -> None:
+        gc.enable()  # off for the start: see cli._console
         from textual.widgets import Footer
 
+        from opsconsole.sources.containers import ContainerControl
         from opsconsole.widgets.investigation import install_hangup_handler
 
-        contents = self._view_contents()
+        if self._find_engines is None:
+            self.containers = ContainerControl([], read_only=True)
+        else:
+            # In a thread: the search looks at sockets, and the adapters' modules load there.
+            engines = await asyncio.to_thread(self._find_engines)
+            self.containers = ContainerControl(engines, read_only=self.config.read_only)
+            for engine in engines:
+                self.hub.add(engine)  # it starts them at once, or (quit meanwhile) never
+        contents = self._view_contents(self.containers)
         try:
             await self.mount(Footer())
             self.refresh_bindings()  # it fills in on this signal, sent before it came
-            for view, widgets in contents.items():
-                await self.query_one(f"#{view}", TabPane).mount_all(widgets)
-        except MountError:
-            return  # quit before the first frame was out: nothing left to fill
+            views = self.query_one("#views", TabbedContent)
+            # Built whole before the next frame, so the tab row never shows both the real
+            # tabs and the one that stood for them, nor neither.
+            with self.batch_update():
+                for view, title, key in VIEWS[1:]:
+                    pane = TabPane(f"{key} {title}", *contents[view], id=view)
+                    await views.add_pane(pane, before=PENDING)
+                await views.remove_pane(PENDING)
+        except (MountError, NoMatches):
+            return  # quit while they were built: nothing left to fill
         late = [
             pane
             for widgets in contents.values()
@@ -291,6 +326,8 @@ class OpsConsoleApp(App[int]):
         # for them at every batch cost more than handing the batch over.
         self._panes = list(self.screen_stack[0].query(EventPane))
         install_hangup_handler(self)
+        if self._wanted_view is not None:
+            self.action_show_view(self._wanted_view)
 
     async def on_unmount(self) -> None:
         if self._recording is not None:
@@ -466,6 +503,9 @@ class OpsConsoleApp(App[int]):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id != "views":
             return  # tabs inside a view (the investigation's sections) are the view's own
+        if event.pane.id == PENDING:  # clicked before the views it stands for were built
+            event.tabbed_content.active = "dashboard"
+            return
         if event.pane.id == "topics" and self._raw_mqtt is not None:
             # Every message on the broker costs something: only once someone looks.
             self.hub.add(self._raw_mqtt)
@@ -505,8 +545,11 @@ class OpsConsoleApp(App[int]):
     # -- actions ------------------------------------------------------------------------
 
     def action_show_view(self, view: str) -> None:
-        """Switch to one of the views."""
-        self.query_one("#views", TabbedContent).active = view
+        """Switch to one of the views (once they are built: at once, the one asked for last)."""
+        if self._panes is None:
+            self._wanted_view = view
+        else:
+            self.query_one("#views", TabbedContent).active = view
 
     def action_help(self) -> None:
         """Show every key, grouped by where it works."""
@@ -566,7 +609,7 @@ def run_console(config: Config, *, replay: Path | None = None, speed: float = 1.
     from opsconsole.paths import themes_dir
 
     sources: list[Source]
-    control: ContainerControl | None = None
+    find_engines: Callable[[], Sequence[ContainerSource]] | None = None
     raw_mqtt: Source | None = None
     if replay is not None:
         from opsconsole.sources.replay import ReplaySource
@@ -574,16 +617,16 @@ def run_console(config: Config, *, replay: Path | None = None, speed: float = 1.
         sources = [ReplaySource(replay, speed=speed)]
         hostname: str | None = "replay"  # until the recording names its host
     else:
-        from opsconsole.sources.containers import container_sources
         from opsconsole.sources.host import HostSource
 
-        hostname = socket.gethostname()
-        engines = container_sources(config.containers, host=hostname)
-        control = ContainerControl(engines, read_only=config.read_only)
-        sources = [
-            HostSource(interval=config.refresh, process_rows=config.process_rows),
-            *engines,
-        ]
+        hostname = host = socket.gethostname()
+        sources = [HostSource(interval=config.refresh, process_rows=config.process_rows)]
+
+        def find_engines() -> list[ContainerSource]:
+            from opsconsole.sources.containers import container_sources
+
+            return container_sources(config.containers, host=host)
+
         if config.mqtt.url:
             from opsconsole.sources.fleet import FleetSource
             from opsconsole.sources.mqtt_alerts import AlertSource
@@ -602,7 +645,7 @@ def run_console(config: Config, *, replay: Path | None = None, speed: float = 1.
         sources,
         hostname=hostname,
         theme_dir=themes_dir(),
-        containers=control,
+        engines=find_engines,
         raw_mqtt=raw_mqtt,
     )
     app.run()
