@@ -858,13 +858,18 @@ _LEVEL_WORDS: Final = frozenset((*LEVELS, *_ALIASES))
 
 
 def _common_subsequence(first: list[str], second: list[str]) -> int:
-    """Length of the longest common subsequence of two lists of words."""
-    previous = [0] * (len(second) + 1)
-    for word in first:
-        current = [0]
-        for index, other in enumerate(second):
-            current.append(
-                previous[index] + 1 if word == other else max(previous[index + 1], current[index])
-            )
-        previous = current
-    return previous[-1]
+    """Length of the longest common subsequence of two lists of words.
+
+    Bit-parallel (Hyyro's form of Allison and Dix's): a row of the dynamic programme is one
+    integer, a bit per word of ``first``, updated with a few operations per word of
+    ``second`` instead of a Python step per pair of words.
+    """
+    places: dict[str, int] = {}
+    for bit, word in enumerate(first):
+        places[word] = places.get(word, 0) | 1 << bit
+    full = (1 << len(first)) - 1
+    row = full
+    for word in second:
+        matches = row & places.get(word, 0)
+        row = ((row + matches) | (row - matches)) & full
+    return len(first) - row.bit_count()
