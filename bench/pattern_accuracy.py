@@ -9,12 +9,14 @@ with one configuration for every set.
     .venv/bin/python bench/pattern_accuracy.py            # accuracy, leave-half-out, throughput
     .venv/bin/python bench/pattern_accuracy.py --quick    # accuracy only
     .venv/bin/python bench/pattern_accuracy.py --speed    # throughput only
+    .venv/bin/python bench/pattern_accuracy.py --groups   # a digest of our groups, to compare
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import itertools
 import logging
 import random
@@ -236,12 +238,18 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="accuracy only")
     parser.add_argument("--speed", action="store_true", help="throughput only")
     parser.add_argument("--worst", type=int, default=0, help="show N worst groups of ours per set")
+    parser.add_argument(
+        "--groups", action="store_true", help="only a digest of our groups and templates per set"
+    )
     args = parser.parse_args()
     sets = load_sets()
     print(
         "sets: "
         + ", ".join(f"{n} ({len(ls)} lines, {len(set(ls))} groups)" for n, (ls, _) in sets.items())
     )
+    if args.groups:
+        report_groups(sets)
+        return 0
     if not args.speed:
         report_accuracy(sets, args.worst)
     if args.quick:
@@ -279,6 +287,34 @@ def report_accuracy(sets: dict[str, tuple[list[str], list[str]]], worst: int) ->
                     print(f"  {label[:90]!r}: {dict(groups)}")
     print("\nleave-half-out (settings chosen on half the sets, reported on the other half)")
     leave_half_out(sets)
+
+
+def grouping_digest(lines: Sequence[str]) -> str:
+    """A digest of how our grouper, fresh, groups ``lines``: which lines share a group and
+    the templates of each, in the order first seen. Equal digests: the same groups, line for
+    line, whatever the ids."""
+    grouper = PatternGrouper()
+    ids = [grouper.add(line, 0.0, None) for line in lines]
+    order = {pattern_id: rank for rank, pattern_id in enumerate(dict.fromkeys(ids))}
+    templates = sorted(
+        (order[pattern.id], pattern.templates)
+        for pattern in grouper.patterns
+        if pattern.id in order
+    )
+    text = repr(([order[pattern_id] for pattern_id in ids], templates))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def report_groups(sets: dict[str, tuple[list[str], list[str]]]) -> None:
+    """A digest of our groups on each set, on every set once and on the interleaved stream
+    of ``report_speed``: a change meant to keep the grouping must keep every digest."""
+    print("\ngroups (digest of the lines each group holds and its templates)")
+    every = [line for _, lines in sets.values() for line in lines]
+    streams = {name: lines for name, (_, lines) in sets.items()}
+    streams[f"the {len(every)} lines of every set"] = every
+    streams["300k interleaved lines"] = firehose(sets, 300_000)
+    for name, lines in streams.items():
+        print(f"  {name:36} {grouping_digest(lines)}")
 
 
 def report_speed(sets: dict[str, tuple[list[str], list[str]]]) -> None:
