@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import os
 import select
@@ -433,6 +432,8 @@ class HostSource:
         self._sampler: HostSampler | None = None
         self._scanner: ProcessScanner | None = None
         self._scanner_missing: str | None = None
+        self._runs: list[tuple[asyncio.Queue[_Tick | Exception | None], threading.Event]] = []
+        """The queue and stop flag of each ``events`` running (one, as the hub runs it)."""
 
     async def open(self) -> None:
         """Prepare the readers (finding the cgroup, checking /proc); the first sample follows."""
@@ -452,41 +453,79 @@ class HostSource:
         sampler, scanner = self._sampler, self._scanner
         if sampler is None:
             raise RuntimeError("HostSource.events() before open()")
-        loop = asyncio.get_running_loop()
-        next_host = next_processes = loop.time()
+        if self._closed.is_set():
+            return
+        ticks: asyncio.Queue[_Tick | Exception | None] = asyncio.Queue()
+        stop = threading.Event()
+        self._runs.append((ticks, stop))
+        # One thread of its own, which keeps the cadence and hands each tick over: a worker
+        # thread per tick, and the tasks that waited for it or for close, cost the loop more
+        # than the sample did.
+        threading.Thread(
+            target=self._sample_ticks,
+            args=(sampler, scanner, asyncio.get_running_loop(), ticks, stop),
+            name="opsconsole-host",
+            daemon=True,
+        ).start()
         reported: str | None = None
-        while not self._closed.is_set():
-            now = loop.time()
-            take_processes = scanner is not None and now >= next_processes
-            result = await self._in_thread(
-                self._collect, sampler, scanner if take_processes else None
-            )
-            if result is None:
-                return  # closed meanwhile
-            sample, table, missing = result
-            if self._scanner_missing:
-                missing.append(self._scanner_missing)
-            degraded = f"n/a here: {', '.join(missing)}" if missing else None
-            if degraded != reported:
-                reported = degraded
-                yield SourceHealth(
-                    ts=sample.ts, host=self.hostname, source=self.id, degraded=degraded
-                )
-            yield sample
-            if table is not None:
-                yield table
-            done = loop.time()
+        try:
+            while (tick := await ticks.get()) is not None:
+                if isinstance(tick, Exception):
+                    raise tick
+                sample, table, missing = tick
+                if self._scanner_missing:
+                    missing.append(self._scanner_missing)
+                degraded = f"n/a here: {', '.join(missing)}" if missing else None
+                if degraded != reported:
+                    reported = degraded
+                    yield SourceHealth(
+                        ts=sample.ts, host=self.hostname, source=self.id, degraded=degraded
+                    )
+                yield sample
+                if table is not None:
+                    yield table
+        finally:
+            stop.set()
+            self._runs.remove((ticks, stop))
+
+    def _sample_ticks(
+        self,
+        sampler: HostSampler,
+        scanner: ProcessScanner | None,
+        loop: asyncio.AbstractEventLoop,
+        ticks: asyncio.Queue[_Tick | Exception | None],
+        stop: threading.Event,
+    ) -> None:
+        """The sampling thread of one ``events``: a sample every ``interval``, with a process
+        table when one is due, put on ``ticks`` until ``stop`` is set or a sample fails."""
+        next_host = next_processes = time.monotonic()
+        while not stop.is_set():
+            take_processes = scanner is not None and time.monotonic() >= next_processes
+            # A tick the loop has not taken yet is not added to: a stalled consumer gets the
+            # next one when it comes back (qsize reads a length: safe from this thread).
+            if ticks.qsize() < 2:
+                result: _Tick | Exception
+                try:
+                    result = self._collect(sampler, scanner if take_processes else None)
+                except Exception as error:  # the loop raises it from events()
+                    result = error
+                if stop.is_set():
+                    return  # closed meanwhile: the result is dropped
+                try:
+                    loop.call_soon_threadsafe(ticks.put_nowait, result)
+                except RuntimeError:
+                    return  # the loop is closed
+                if isinstance(result, Exception):
+                    return
+            done = time.monotonic()
             next_host = _next_tick(next_host, self.interval, done)
             if take_processes:
                 next_processes = _next_tick(next_processes, self.process_interval, done)
             due = min(next_host, next_processes) if scanner is not None else next_host
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), max(0.0, due - loop.time()))
+            stop.wait(max(0.0, due - time.monotonic()))
 
     @staticmethod
-    def _collect(
-        sampler: HostSampler, scanner: ProcessScanner | None
-    ) -> tuple[HostSample, Event | None, list[str]]:
+    def _collect(sampler: HostSampler, scanner: ProcessScanner | None) -> _Tick:
         sample, missing = sampler.sample()
         if scanner is None:
             return sample, None, missing
@@ -494,22 +533,17 @@ class HostSource:
         table = figures.read("processes", scanner.scan)
         return sample, table, missing + figures.missing
 
-    async def _in_thread(self, work: Callable[..., _T], *args: Any) -> _T | None:
-        """``work(*args)`` in a thread; None at once if the source is closed before it ends."""
-        task = asyncio.ensure_future(asyncio.to_thread(work, *args))
-        closed = asyncio.ensure_future(self._closed.wait())
-        try:
-            await asyncio.wait({task, closed}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closed.cancel()
-        if task.done():
-            return task.result()
-        task.cancel()  # the thread runs on; its result is dropped
-        return None
-
     async def close(self) -> None:
         """Stop; a pending ``events`` returns promptly. Idempotent."""
         self._closed.set()
+        for ticks, stop in self._runs:
+            stop.set()
+            ticks.put_nowait(None)
+
+
+_Tick = tuple[HostSample, "Event | None", list[str]]
+"""What one tick of the sampling thread gives: the sample, the process table when one was
+due, and the figures that were not available."""
 
 
 def _next_tick(due: float, interval: float, now: float) -> float:

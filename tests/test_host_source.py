@@ -175,6 +175,25 @@ async def test_close_unblocks_events_promptly_and_source_reopens(
     assert samples(again)[0].cpu_percent is None
 
 
+async def test_a_sample_that_fails_ends_the_run_with_its_error(
+    opened: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hub then shows the source degraded and opens it again after a backoff.
+    source: HostSource = await opened(interval=0.1)
+    events = source.events()
+    await take(events, lambda seen: bool(samples(seen)))
+
+    def broken(self: HostSampler) -> Any:
+        raise OSError("/proc went away")
+
+    monkeypatch.setattr(HostSampler, "sample", broken)
+    with pytest.raises(OSError, match="/proc went away"):
+        await take(events, lambda seen: False, timeout=2.0)
+    # Its sampling thread has stopped: nothing samples for a run that ended.
+    await asyncio.sleep(0.3)
+    assert not [t for t in threading.enumerate() if t.name == "opsconsole-host"]
+
+
 async def test_close_during_a_slow_sample_returns_at_once(
     opened: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
