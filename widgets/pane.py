@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -44,12 +45,21 @@ class EventPane(Widget):
             self._stale = False
             self.show()
 
+    _chain: tuple[DOMNode | None, list[Widget]] = (None, [])
+    """The parent when ``is_displayed`` last looked, and the widgets from here to the screen:
+    every pane asks on every update, and walking up to the screen each time cost more than
+    the rest of the question."""
+
     @property
     def is_displayed(self) -> bool:
         """True when this pane and every container above it is displayed (not a hidden tab)."""
-        return self.is_mounted and all(
-            node.display for node in self.ancestors_with_self if isinstance(node, Widget)
-        )
+        if not self.is_mounted:
+            return False
+        parent, chain = self._chain
+        if parent is not self.parent or not chain:
+            chain = [node for node in self.ancestors_with_self if isinstance(node, Widget)]
+            self._chain = (self.parent, chain)
+        return all(node.display for node in chain)
 
     def collect(self, events: Sequence[Event]) -> bool:
         """Update the model; return True when something this pane shows changed."""
