@@ -12,7 +12,7 @@ import functools
 import re
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import msgspec
@@ -80,20 +80,52 @@ _SYSLOG_SEVERITY = (
 SCAN = 300
 """Characters at the start of a line searched for a level word: levels sit near the front."""
 
-_PRI = re.compile(r"<(\d{1,3})>")
 _LEVEL_WORD = re.compile(
     r"(?<![\w.-])(FATAL|PANIC|EMERG(?:ENCY)?|ALERT|CRIT(?:ICAL)?|SEVERE|ERROR|ERR|WARN(?:ING)?"
     r"|NOTICE|INFO|DEBUG|TRACE)(?![\w.-])",
     re.IGNORECASE,
 )
-_KEY_LEVEL = re.compile(
-    r"""\b(?:level|lvl|severity|loglevel)["']?\s*[=:]\s*["']?([A-Za-z]+|[0-7]\b)""", re.IGNORECASE
-)
-_EXCEPTION = re.compile(
-    r"Traceback \(most recent call last\)|^(?:[\w.$]+\.)?\w*(?:Exception|Error)\b(?::|$)"
-    r"|^Caused by: |^panic: "
-)
-_CONTINUATION = re.compile(r"^(?:\s+(?:at |File \"|\.\.\. \d+ more)|\s)")
+
+
+# The patterns below are compiled on first use: a line of most logs needs none of them (a
+# level field, a <PRI> prefix, no level word, an error's next line), and compiling them cost
+# ``opsconsole logs FILE`` 5.5M instructions (about 2 ms) before its first frame.
+
+
+@functools.cache
+def _key_level() -> re.Pattern[str]:
+    """A ``level=warn`` or ``"severity": "error"`` field; searched only in a line that
+    ``_may_name_level`` passes (it costs 2.5M instructions to compile, the most of these)."""
+    return re.compile(
+        r"""\b(?:level|lvl|severity|loglevel)["']?\s*[=:]\s*["']?([A-Za-z]+|[0-7]\b)""",
+        re.IGNORECASE,
+    )
+
+
+def _may_name_level(head: str) -> bool:
+    """False when ``_key_level`` cannot match ``head``, at the cost of a lower() and two finds:
+    each of its keys holds "ev" or "vl" (in any case), and nothing but E, V and L matches e, v
+    and l case-insensitively (not even a Unicode letter), so lower() keeps every such pair."""
+    lowered = head.lower()
+    return "ev" in lowered or "vl" in lowered
+
+
+@functools.cache
+def _pri() -> re.Pattern[str]:
+    return re.compile(r"<(\d{1,3})>")
+
+
+@functools.cache
+def _exception() -> re.Pattern[str]:
+    return re.compile(
+        r"Traceback \(most recent call last\)|^(?:[\w.$]+\.)?\w*(?:Exception|Error)\b(?::|$)"
+        r"|^Caused by: |^panic: "
+    )
+
+
+@functools.cache
+def _continuation() -> re.Pattern[str]:
+    return re.compile(r"^(?:\s+(?:at |File \"|\.\.\. \d+ more)|\s)")
 
 
 def detect_level(text: str, previous: Level = Level.NONE) -> Level:
@@ -104,9 +136,9 @@ def detect_level(text: str, previous: Level = Level.NONE) -> Level:
     tracebacks. An indented line after an error (a stack frame) is part of that error.
     """
     head = text[:SCAN]
-    if head.startswith("<") and (pri := _PRI.match(head)) is not None:
+    if head.startswith("<") and (pri := _pri().match(head)) is not None:
         return _SYSLOG_SEVERITY[int(pri.group(1)) & 7]
-    if (field := _KEY_LEVEL.search(head)) is not None:
+    if _may_name_level(head) and (field := _key_level().search(head)) is not None:
         word = field.group(1)
         try:
             return Level.parse(word)
@@ -119,9 +151,9 @@ def detect_level(text: str, previous: Level = Level.NONE) -> Level:
         bracketed = head[word_match.start() - 1 : word_match.start()] in ("[", "<", "(")
         if word.isupper() or word.istitle() or len(word) > 5 or bracketed:
             return _WORDS[word.upper()]
-    if _EXCEPTION.search(head) is not None:
+    if _exception().search(head) is not None:
         return Level.ERROR
-    if previous >= Level.ERROR and head and _CONTINUATION.match(head) is not None:
+    if previous >= Level.ERROR and head and _continuation().match(head) is not None:
         return previous
     return Level.NONE
 
@@ -129,12 +161,20 @@ def detect_level(text: str, previous: Level = Level.NONE) -> Level:
 # --- timestamps ------------------------------------------------------------------------------
 
 
-class Stamp(NamedTuple):
-    """A time found in a line: seconds since the epoch, and where it sits in the text."""
+class Stamp:
+    """A time found in a line: seconds since the epoch, and where it sits in the text.
 
-    ts: float
-    start: int
-    end: int
+    Plain classes with slots, this and ``LineInfo``, not NamedTuples: making a NamedTuple
+    cost ``opsconsole logs FILE`` about 2M instructions before its first frame, and nothing
+    unpacks, compares or indexes them.
+    """
+
+    __slots__ = ("end", "start", "ts")
+
+    def __init__(self, ts: float, start: int, end: int) -> None:
+        self.ts = ts
+        self.start = start
+        self.end = end
 
 
 _ISO = re.compile(
@@ -284,12 +324,15 @@ def json_message(fields: dict[str, Any]) -> str | None:
     return None
 
 
-class LineInfo(NamedTuple):
+class LineInfo:
     """Everything the view needs to know about one line beyond its text."""
 
-    level: Level
-    stamp: Stamp | None
-    fields: dict[str, Any] | None
+    __slots__ = ("fields", "level", "stamp")
+
+    def __init__(self, level: Level, stamp: Stamp | None, fields: dict[str, Any] | None) -> None:
+        self.level = level
+        self.stamp = stamp
+        self.fields = fields
 
 
 def analyse(text: str, previous: Level = Level.NONE) -> LineInfo:
@@ -315,8 +358,13 @@ def _any_stamp() -> re.Pattern[str]:
     return re.compile(f"{_ISO.pattern}|{_SYSLOG.pattern}")
 
 
-_EXTENDS = re.compile(r"\s?[.,\dZU+-]")
-"""What may follow a stamp and still belong to it (a fraction, a zone)."""
+@functools.cache
+def _extends() -> re.Pattern[str]:
+    """What may follow a stamp and still belong to it (a fraction, a zone); compiled on first
+    use, as ``_any_stamp``."""
+    return re.compile(r"\s?[.,\dZU+-]")
+
+
 _last_start: tuple[str, float | None] = ("\0", None)
 """The text a line began with, up to just past its stamp, and that stamp's time."""
 
@@ -357,6 +405,6 @@ def line_time(text: str) -> float | None:
     if seconds is None:
         return None
     end = match.end()
-    if match.start() == 0 and not digits and not _EXTENDS.match(text, end, end + 2):
+    if match.start() == 0 and not digits and not _extends().match(text, end, end + 2):
         _last_start = (text[: end + 2], seconds)
     return seconds + _fraction(digits)

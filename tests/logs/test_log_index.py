@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from opsconsole.sources.log_index import (
     TAIL,
     ByteSearch,
     FileDocument,
+    looks_binary,
     open_checked,
 )
 from opsconsole.sources.log_sources import expand_paths
@@ -214,3 +216,19 @@ def test_case_insensitive_word_is_found_in_any_case_across_a_big_file(tmp_path: 
     assert document.find(search, document.line_count - 1, backward=True) == 400_003
     assert document.find(ByteSearch(re.compile("zebras", re.IGNORECASE)), 0) is None
     document.close()
+
+
+def test_looks_binary_counts_the_control_bytes_one_by_one_would() -> None:
+    # It counts them in C; this is the rule spelt out byte by byte.
+    def by_byte(sample: bytes) -> bool:
+        if not sample:
+            return False
+        if sample.count(b"\0") > len(sample) // 100:
+            return True
+        return sum(1 for byte in sample if byte < 9 or 13 < byte < 32) > len(sample) // 10
+
+    rng = random.Random(3)
+    for _ in range(2000):
+        alphabet = rng.choice([bytes(range(256)), bytes(range(1, 40)), b"ab\n\t\r\x0b\x0c\x0e\x1b"])
+        sample = bytes(rng.choices(alphabet, k=rng.choice([0, 1, 9, 10, 11, 100, 1000])))
+        assert looks_binary(sample) == by_byte(sample), sample

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import calendar
+import random
+import re
+import sys
 import time
 
 import pytest
 
 from opsconsole.sources.log_levels import (
+    SCAN,
     Level,
+    _may_name_level,
     analyse,
     detect_level,
     json_level,
@@ -76,3 +81,35 @@ def test_timestamps() -> None:
 def test_garbage_never_raises() -> None:
     for text in ("{", "{not json", "<999>", "\x00\x1b[31m", "level=", "\udcff"):
         analyse(text)
+
+
+_KEY_FIELD = re.compile(
+    r"""\b(?:level|lvl|severity|loglevel)["']?\s*[=:]\s*["']?([A-Za-z]+|[0-7]\b)""", re.IGNORECASE
+)
+"""The level-field pattern ``detect_level`` searches with, as it was before its pre-check."""
+_LEVEL_PIECES = (
+    "level", "LEVEL", "Level", "lEvEl", "lvl", "LVL", "severity", "SEVERITY", "\u017feverity",
+    "\u0130", "\u0131", "\u212a", "loglevel", "log.level", "PRIORITY", "=", ":", " = ", "\"", "'",
+    "warn", "Error", "ERROR", "error", "crit", "info", "I", "E", "3", "7", "9", "[", "]", "<",
+    "<3>", "<14>", "{", "}", ",", "  ", "\t", "ev", "vl", "EV", "VL", "eV", "Vl", "served",
+    "device", "x", "W1124", "Exception", "Traceback (most recent call last)", "Caused by: ",
+    "panic: ", "  at ", "Nov 24 11:19:54 ", "2026-11-24T10:00:00.250+01:00 ", "é", "\x1b[31m",
+)  # fmt: skip
+
+
+def test_the_level_field_pre_check_passes_every_line_the_pattern_matches() -> None:
+    # detect_level searches for a level field only in a line that _may_name_level passes:
+    # a line it refused that the pattern matches would lose its level.
+    rng = random.Random(11)
+    for _ in range(20_000):
+        text = "".join(rng.choice(_LEVEL_PIECES) for _ in range(rng.randint(1, 10)))
+        if _KEY_FIELD.search(text[:SCAN]) is not None:
+            assert _may_name_level(text[:SCAN]), repr(text)
+
+
+def test_only_e_v_and_l_match_their_letters_case_insensitively() -> None:
+    # What _may_name_level relies on, over every code point.
+    for letter in "evl":
+        pattern = re.compile(letter, re.IGNORECASE)
+        matched = [c for c in map(chr, range(sys.maxunicode + 1)) if pattern.fullmatch(c)]
+        assert matched == [letter.upper(), letter]
