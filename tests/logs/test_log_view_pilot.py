@@ -494,3 +494,17 @@ async def test_the_title_says_when_a_filter_has_read_everything(tmp_path: Path) 
         await settle(pilot, view, lambda: getattr(view.document, "done", False))
         await settle(pilot, view, lambda: "filtering" not in title(app))
         assert "line 10/10 │ filter: level:error" in title(app)
+
+
+def test_the_logs_app_styles_with_the_chosen_theme_s_variables() -> None:
+    # LogsApp gives App.__init__ no variables (its theme is chosen after): the stylesheet
+    # must still get every variable of the chosen theme, as the app would generate them.
+    from textual.app import App
+
+    for theme in (None, "opsconsole-warroom", "textual-light"):
+        app = _app_class()([], [], theme=theme)
+        assert app.theme == (theme or "opsconsole-dark")
+        expected = App.get_css_variables(app)
+        assert app.get_css_variables() == expected
+        assert app.stylesheet._variables == expected
+        assert expected["primary"] and app.theme_variables == expected
