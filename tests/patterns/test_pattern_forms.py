@@ -94,3 +94,14 @@ def test_the_masks_match_as_they_do_without_the_lookbehind_that_says_where_they_
             lines = [row.rstrip("\n").partition("\t")[2] for row in rows]
         for text in {*lines, *(word for line in lines for word in line.split())}:
             assert log_patterns.MASK_RE.sub("<*>", text) == plain.sub("<*>", text), text
+
+
+def test_a_json_string_value_is_found_as_by_one_character_or_escape_at_a_time() -> None:
+    """``JSON_STRING`` tries a value without a backslash as one run first: the same spans as
+    the plain form, escapes and the 500-character bound included."""
+    kept = log_patterns._KEPT
+    plain = re.compile(rf'":{kept}"(?:[^"\\]|\\.){{0,500}}"')
+    values = ["", "a b", r"say \"hi\"", "x" * 500, "x" * 501, "x" * 499 + r"\"", r"\\", "é ü"]
+    for value in values:
+        line = f'{{"level":"info","msg":"{value}","path":"{value}","n":"{value}"}}'
+        assert log_patterns.JSON_STRING.sub("<*>", line) == plain.sub("<*>", line), value
