@@ -919,7 +919,10 @@ class LogView(ScrollView, can_focus=True):
         index = start
         while index < count and (at_end or len(rows) < height):
             line = document.line(index)
-            info = None if line.marker else analyse(line.text[:SHOWN_CHARS], previous)
+            # A line drawn as written needs no time from its text (see _segments), unless
+            # its source gave one: skipping it spares a first frame the stamps' regexes.
+            stamp = self.time_mode != "raw" or line.ts is not None
+            info = None if line.marker else analyse(line.text[:SHOWN_CHARS], previous, stamp=stamp)
             level = Level(line.level) if line.level else info.level if info else Level.NONE
             previous = level
             rows.extend(self._line_rows(index, line, level, info, scroll_x, width))

@@ -113,3 +113,23 @@ def test_only_e_v_and_l_match_their_letters_case_insensitively() -> None:
         pattern = re.compile(letter, re.IGNORECASE)
         matched = [c for c in map(chr, range(sys.maxunicode + 1)) if pattern.fullmatch(c)]
         assert matched == [letter.upper(), letter]
+
+
+def test_analyse_without_the_stamp_leaves_out_only_a_text_line_s_time() -> None:
+    for text in (
+        "Nov 24 11:19:54 host sshd[1]: ERROR hi",
+        "2026-11-24T10:00:00Z level=warn x",
+        '{"level":"error","ts":1764000000.5,"msg":"x"}',
+        "no time here",
+    ):
+        full, lean = analyse(text), analyse(text, stamp=False)
+        assert (lean.level, lean.fields) == (full.level, full.fields)
+        if full.fields is None:
+            assert lean.stamp is None
+        else:
+            assert lean.stamp is not None and full.stamp is not None
+            assert (lean.stamp.ts, lean.stamp.start, lean.stamp.end) == (
+                full.stamp.ts,
+                full.stamp.start,
+                full.stamp.end,
+            )
