@@ -7,7 +7,7 @@ text changed. The cursor stays on its process.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar, Final, Literal
 
 from textual.binding import Binding, BindingType
@@ -86,42 +86,40 @@ def cell_values(row: ProcessRow) -> tuple[str, ...]:
     )
 
 
-def table_row(row: ProcessRow) -> Row:
-    """The row that shows ``row``: its cells as plain text (never markup), D and Z alarming."""
+def table_row(row: ProcessRow, key: str | None = None) -> Row:
+    """The row that shows ``row`` (under ``key``, its ``row_key`` when known): its cells as
+    plain text (never markup), D and Z alarming."""
     alarm = _STATE_CODES.get(row.state, row.state) in _ALARMING_STATES
-    return Row(row_key(row), cell_values(row), alarm=alarm)
+    return Row(key or row_key(row), cell_values(row), alarm=alarm)
 
 
-def _sort_value(key: SortKey, row: ProcessRow) -> float | str | int:
-    """What ``key`` orders ``row`` by, as the table shows it (CPU% to its one decimal)."""
-    if key == "cpu":
-        return round(row.cpu_percent, 1)
-    if key == "memory":
-        return float(row.rss)
-    if key == "user":
-        return row.user.casefold()
-    if key == "command":
-        return (row.command or row.name).casefold()
-    return row.pid
+_SORT_VALUES: Final[dict[str, Callable[[ProcessRow], float | str | int]]] = {
+    "cpu": lambda row: round(row.cpu_percent, 1),  # as the table shows it
+    "memory": lambda row: float(row.rss),
+    "user": lambda row: row.user.casefold(),
+    "command": lambda row: (row.command or row.name).casefold(),
+    "pid": lambda row: row.pid,
+}
+"""What each sort key orders a process by."""
 
 
 def sort_rows(
     rows: Iterable[ProcessRow], key: SortKey, *, descending: bool, places: Mapping[str, int]
-) -> list[ProcessRow]:
-    """``rows`` sorted by ``key``; rows that tie keep the order of ``places`` (where each was
-    shown), and rows new to the table follow them by pid.
+) -> list[tuple[str, ProcessRow]]:
+    """``rows`` sorted by ``key``, each with its ``row_key``; rows that tie keep the order of
+    ``places`` (where each was shown), and rows new to the table follow them by pid.
 
     An idle process's CPU% flickers between 0.0 and 1.0 each tick; ordered by pid among equals
     it jumped between the top and its pid's place every second, moving every row in between
     (about 25 lines repainted a second on a quiet host). Held in place, it repaints one cell.
     """
-    unplaced = len(places)
-    ties = sorted(
-        rows,
-        key=lambda row: (places.get(row_key(row), unplaced), -row.pid if descending else row.pid),
-    )
+    unplaced, sign = len(places), -1 if descending else 1
+    keyed = [(row_key(row), row) for row in rows]  # once: the key formats a float
+    keyed.sort(key=lambda item: (places.get(item[0], unplaced), sign * item[1].pid))
     # Python's sort is stable, reverse included: equal keys keep the order made above.
-    return sorted(ties, key=lambda row: _sort_value(key, row), reverse=descending)
+    value = _SORT_VALUES[key]
+    keyed.sort(key=lambda item: value(item[1]), reverse=descending)
+    return keyed
 
 
 class ProcessFilter(RegexFilter):
@@ -248,6 +246,9 @@ class ProcessTablePane(EventPane, FilteredTable[ProcessRow]):
     @property
     def shown_rows(self) -> list[ProcessRow]:
         """The processes in the table, in the order shown."""
+        return [row for _, row in self._sorted_rows()]
+
+    def _sorted_rows(self) -> list[tuple[str, ProcessRow]]:
         places = {key: place for place, key in enumerate(self._processes)}
         return sort_rows(
             self.filtered(self._shown.rows if self._shown else ()),
@@ -260,12 +261,11 @@ class ProcessTablePane(EventPane, FilteredTable[ProcessRow]):
         """Give the table ``shown_rows``, formatting only the processes that changed."""
         before = self._processes
         shown: dict[str, tuple[ProcessRow, Row]] = {}
-        for process in self.shown_rows:
-            key = row_key(process)
+        for key, process in self._sorted_rows():
             old = before.get(key)
             # Equal structs show equal text: most of a tick's processes are not formatted again.
             shown[key] = (
-                old if old is not None and old[0] == process else (process, table_row(process))
+                old if old is not None and old[0] == process else (process, table_row(process, key))
             )
         self._processes = shown
         self.table.set_rows(row for _, row in shown.values())
