@@ -34,6 +34,7 @@ from opsconsole.widgets.host_overview import HostOverview
 from opsconsole.widgets.pane import EventPane
 from opsconsole.widgets.process_table import ProcessTablePane
 from opsconsole.widgets.replay_clock import ReplayClock
+from opsconsole.widgets.view_tabs import ViewTabs
 
 if TYPE_CHECKING:  # the views after the dashboard load their modules after the first frame
     from textual.driver import Driver
@@ -122,6 +123,9 @@ class OpsConsoleApp(App[int]):
     #dashboard-processes RowTable { scrollbar-size-vertical: 0; }
     #log-patterns { height: 30%; }
     TabbedContent { height: 1fr; }
+    /* The view tabs above draw the labels: every widget of these is rendered again whenever
+       the clock and the figures change in one frame. */
+    #views > ContentTabs { display: none; }
     TabPane { padding: 0; }
     """
 
@@ -207,17 +211,26 @@ class OpsConsoleApp(App[int]):
         if self.replay is not None:
             yield ReplayClock(self.replay, id="replay-clock")
         yield Static(id="too-small", markup=False)
-        with Vertical(id="main"), TabbedContent(initial="dashboard", id="views"):
-            with TabPane("1 Dashboard", id="dashboard"):
-                yield HostOverview(
-                    thresholds=self.config.thresholds,
-                    history=self._history_samples,
-                    id="dashboard-host",
+        with Vertical(id="main"):
+            # Every label at once, drawn by one widget: TabbedContent's own tabs are hidden.
+            yield ViewTabs(
+                [(view, f"{key} {title}") for view, title, key in VIEWS],
+                active="dashboard",
+                id="view-tabs",
+            )
+            with TabbedContent(initial="dashboard", id="views"):
+                with TabPane("1 Dashboard", id="dashboard"):
+                    yield HostOverview(
+                        thresholds=self.config.thresholds,
+                        history=self._history_samples,
+                        id="dashboard-host",
+                    )
+                    yield ProcessTablePane(id="dashboard-processes")
+                # The other views come just after the first frame (``_fill_views``): the
+                # dashboard is what the engineer needs first, and their modules load then.
+                yield TabPane(
+                    "  ".join(f"{key} {title}" for _, title, key in VIEWS[1:]), id=PENDING
                 )
-                yield ProcessTablePane(id="dashboard-processes")
-            # The other views come just after the first frame (``_fill_views``): the
-            # dashboard is what the engineer needs first, and their modules load then.
-            yield TabPane("  ".join(f"{key} {title}" for _, title, key in VIEWS[1:]), id=PENDING)
         # The footer comes with the other views (``_fill_views``): it shows no key before the
         # first bindings update anyway, and its styles cost about 15M instructions.
 
@@ -506,6 +519,7 @@ class OpsConsoleApp(App[int]):
         if event.pane.id == PENDING:  # clicked before the views it stands for were built
             event.tabbed_content.active = "dashboard"
             return
+        self.query_one(ViewTabs).active = event.pane.id or ""
         if event.pane.id == "topics" and self._raw_mqtt is not None:
             # Every message on the broker costs something: only once someone looks.
             self.hub.add(self._raw_mqtt)
@@ -521,6 +535,9 @@ class OpsConsoleApp(App[int]):
                 self._focus_view(event.pane)
 
         self.call_after_refresh(focus_if_current)
+
+    def on_view_tabs_chosen(self, event: ViewTabs.Chosen) -> None:
+        self.action_show_view(event.view)
 
     def _focus_view(self, view: Widget) -> None:
         """Give the keyboard to the first focusable widget of ``view``, so j/k act at once."""
