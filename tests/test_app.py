@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual.command import CommandPalette
@@ -164,7 +165,7 @@ async def test_freeze_holds_the_screen_while_collection_goes_on(tmp_path: Path) 
         assert "FROZEN" not in screen_text(app)
 
 
-async def test_live_clock_ticks_on_its_own_and_uptime_follows_the_samples(
+async def test_live_clock_moves_with_each_sample_and_on_its_own_without_them(
     tmp_path: Path,
 ) -> None:
     app = make_app(tmp_path, n=1)
@@ -173,10 +174,25 @@ async def test_live_clock_ticks_on_its_own_and_uptime_follows_the_samples(
         header = app.query_one(ConsoleHeader)
         line = header.render_line(0).text
         assert "web-7" in line and " up " in line and "LIVE" in line
-        # No sample arrives, and the clock still moves on (it is drawn on its own tick, half
-        # a beat from the data, so the two never share a frame).
-        await pilot.pause(1.6)
-        assert header.render_line(0).text != line
+        # A sample shows the clock in the frame that draws the sample: a second later, the
+        # next one moves it at once (the clock's own tick waits 1.5 s for a sample).
+        await pilot.pause(1.05)
+        app.deliver(host_events(1, start=1_700_000_100.0))
+        await pilot.pause(0.05)
+        moved = header.render_line(0).text
+        assert _clock(moved) != _clock(line)
+        # No sample arrives, and the clock still moves on.
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if _clock(header.render_line(0).text) != _clock(moved):
+                break
+        assert _clock(header.render_line(0).text) != _clock(moved)
+
+
+def _clock(line: str) -> str:
+    found = re.search(r"\d\d:\d\d:\d\d", line)
+    assert found, line
+    return found.group()
 
 
 def _cpu_line(text: str) -> str:

@@ -12,7 +12,6 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.reactive import reactive
 from textual.strip import Strip
-from textual.timer import Timer
 
 from opsconsole.sources.events import Event, HostSample
 from opsconsole.widgets.format import duration
@@ -100,9 +99,9 @@ class ConsoleHeader(EventPane):
         super().__init__(id=id)
         self._boot_time: float | None = None
         self._data_time: float | None = None
-        self._clock_timer: Timer | None = None
         self._data_at: float | None = None
-        """When the newest sample arrived (monotonic seconds), to tick off its beat."""
+        """When the newest sample arrived (monotonic seconds): the clock ticks on its own only
+        when none has come for ``CLOCK_STALE``."""
         self._parts: list[tuple[str, str]] = []
         """What the line shows: text and component class, title first."""
         self._strip: Strip | None = None
@@ -116,7 +115,7 @@ class ConsoleHeader(EventPane):
     def on_mount(self) -> None:
         if self.live:
             # Only the live clock ticks; a replayed screen changes only with its data.
-            self._clock_timer = self.set_timer(1.0, self._tick)
+            self.set_interval(1.0, self._tick)
         for name in ("hostname", "live", "read_only", "display_frozen", "recording"):
             self.watch(self, name, self.show, init=False)
         self.show()
@@ -125,9 +124,9 @@ class ConsoleHeader(EventPane):
         changed = False
         for event in events:
             if isinstance(event, HostSample):
-                # Live, the first sample shows at once (uptime, host name); later ones wait
-                # for the clock's tick.
-                changed = changed or not self.live or self._boot_time is None
+                # The clock is shown again with each sample, in the frame that draws it: a
+                # frame of its own each second cost about a tenth of the console's idle CPU.
+                changed = True
                 self._boot_time = event.boot_time
                 self._data_time = event.ts
                 self._data_at = time.monotonic()
@@ -137,22 +136,9 @@ class ConsoleHeader(EventPane):
         return changed
 
     def _tick(self) -> None:
-        """Redraw the live clock, then wait for the next tick."""
-        self.show()
-        self._clock_timer = self.set_timer(self._next_tick(), self._tick)
-
-    def _next_tick(self) -> float:
-        """Seconds to the next tick of the clock: about one, on the half beat of the data.
-
-        A frame repaints everything between its highest and lowest change: the clock on the
-        top line in the same frame as the figures below made it redraw the view tabs between
-        them too, every second. Half a beat apart, each is a small frame of its own.
-        """
-        if self._data_at is None:
-            return 1.0
-        phase = (time.monotonic() - self._data_at) % 1.0
-        delay = (0.5 - phase) % 1.0
-        return delay if delay >= 0.2 else delay + 1.0
+        """Show the clock when no sample has for a while (a stalled or ended source)."""
+        if self._data_at is None or time.monotonic() - self._data_at >= CLOCK_STALE:
+            self.show()
 
     def show(self) -> None:
         parts = [(self.hostname or "?", "header--title")]
@@ -229,3 +215,6 @@ class ConsoleHeader(EventPane):
 
 
 _NOT_BOLD = Style(bold=False)
+CLOCK_STALE = 1.5
+"""Seconds without a sample after which the clock's own timer shows it: above a 1 s refresh
+with room for a late sample, so that the clock and the figures share a frame."""
