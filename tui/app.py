@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
@@ -113,8 +112,7 @@ class OpsConsoleApp(App[int]):
         color: $warning;
     }
     Screen.-too-small #too-small { display: block; }
-    Screen.-too-small #main { display: none; }
-    #main { height: 1fr; }
+    Screen.-too-small #view-tabs, Screen.-too-small #views { display: none; }
     #dashboard-host { height: auto; max-height: 60%; }
     #dashboard-processes { height: 1fr; }
     /* The dashboard shows the top of the list, as top and htop do, and its status line
@@ -211,26 +209,23 @@ class OpsConsoleApp(App[int]):
         if self.replay is not None:
             yield ReplayClock(self.replay, id="replay-clock")
         yield Static(id="too-small", markup=False)
-        with Vertical(id="main"):
-            # Every label at once, drawn by one widget: TabbedContent's own tabs are hidden.
-            yield ViewTabs(
-                [(view, f"{key} {title}") for view, title, key in VIEWS],
-                active="dashboard",
-                id="view-tabs",
-            )
-            with TabbedContent(initial="dashboard", id="views"):
-                with TabPane("1 Dashboard", id="dashboard"):
-                    yield HostOverview(
-                        thresholds=self.config.thresholds,
-                        history=self._history_samples,
-                        id="dashboard-host",
-                    )
-                    yield ProcessTablePane(id="dashboard-processes")
-                # The other views come just after the first frame (``_fill_views``): the
-                # dashboard is what the engineer needs first, and their modules load then.
-                yield TabPane(
-                    "  ".join(f"{key} {title}" for _, title, key in VIEWS[1:]), id=PENDING
+        # Every label at once, drawn by one widget: TabbedContent's own tabs are hidden.
+        yield ViewTabs(
+            [(view, f"{key} {title}") for view, title, key in VIEWS],
+            active="dashboard",
+            id="view-tabs",
+        )
+        with TabbedContent(initial="dashboard", id="views"):
+            with TabPane("1 Dashboard", id="dashboard"):
+                yield HostOverview(
+                    thresholds=self.config.thresholds,
+                    history=self._history_samples,
+                    id="dashboard-host",
                 )
+                yield ProcessTablePane(id="dashboard-processes")
+            # The other views come just after the first frame (``_fill_views``): the
+            # dashboard is what the engineer needs first, and their modules load then.
+            yield TabPane("  ".join(f"{key} {title}" for _, title, key in VIEWS[1:]), id=PENDING)
         # The footer comes with the other views (``_fill_views``): it shows no key before the
         # first bindings update anyway, and its styles cost about 15M instructions.
 
