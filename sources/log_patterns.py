@@ -589,11 +589,14 @@ class PatternGrouper:
                 elif mine == WILDCARD:
                     wild += 1
                     total += wild_weight
+                elif not mine_word:
+                    differs = True
+                    total += 1
                 else:
                     differs = True
-                    if mine_word and line_words is None:
+                    if line_words is None:
                         line_words = _kinds(tokens)
-                    their_word = line_words[index] if mine_word and line_words else 0
+                    their_word = line_words[index]
                     if not their_word:
                         total += 1
                     elif mine_word == their_word == _KEY_WORD:
