@@ -361,6 +361,25 @@ async def test_only_the_lines_that_change_are_drawn_again() -> None:
         assert "80.0%" in figure_text(pane, "cpu")
 
 
+async def test_a_line_drawn_again_builds_only_the_figures_that_changed() -> None:
+    pane = overview()
+    app = PaneApp(pane)
+    async with app.run_test(size=(160, 45)) as pilot:
+        for n in range(60):
+            feed(pane, host_sample(n))
+        await pilot.pause()
+        built, text = pane.built_figures, drawn(pane)
+        # The CPU shares its line with the load and memory, which are taken as they were.
+        feed(pane, host_sample(60, cpu_percent=80.0))
+        await pilot.pause()
+        assert pane.built_figures == built + 1
+        assert "80.0%" in figure_text(pane, "cpu")
+        after = drawn(pane)
+        for key in ("load", "memory"):
+            assert figure_text(pane, key) in text  # drawn as before
+        assert after != text
+
+
 async def test_frozen_overview_collects_but_holds_its_picture() -> None:
     pane = overview()
     app = PaneApp(pane)

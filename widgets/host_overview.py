@@ -382,11 +382,17 @@ class HostOverview(HostPane):
         """The content width the strips were built for."""
         self.built_lines = 0
         """Lines built so far (the rest were drawn as before): what updates cost."""
+        self.built_figures = 0
+        """Figures built so far (the rest of each line built was taken as drawn before)."""
+        self._cell_segments: dict[tuple[object, ...], list[Segment]] = {}
+        """Each figure's segments as drawn, by what it draws (``_drawn``): a line is built again
+        when one of its figures changes, and the others on it are taken from here."""
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self.palette.clear()
         self._strips = None
+        self._cell_segments.clear()
 
     @staticmethod
     def _columns_for(width: int) -> int:
@@ -449,8 +455,13 @@ class HostOverview(HostPane):
         # Only the lines that draw differently are built and repainted: flat figures (no
         # swap, an idle link, a disk that does not fill) keep their line, and the compositor
         # renders less of the screen.
-        strips = self._strips
-        for y, (old, new) in enumerate(zip(before, self._line_keys(), strict=True)):
+        strips, after = self._strips, self._line_keys()
+        rows = after[1:] if self._cores is not None else after  # the figures' lines
+        shown = {drawn for line in rows for drawn in line}
+        self._cell_segments = {
+            drawn: segments for drawn, segments in self._cell_segments.items() if drawn in shown
+        }
+        for y, (old, new) in enumerate(zip(before, after, strict=True)):
             if old != new:
                 if strips is not None:
                     strips[y] = None
@@ -484,9 +495,10 @@ class HostOverview(HostPane):
             self.built_lines += 1
         return strip
 
-    def _line_keys(self) -> list[object]:
-        """What each line shows, to tell which lines a new sample changes."""
-        keys: list[object] = [] if self._cores is None else [self._cores]
+    def _line_keys(self) -> list[tuple[object, ...]]:
+        """What each line shows, to tell which lines a new sample changes: the cores' meters,
+        then each line's figures as drawn (``_drawn``)."""
+        keys: list[tuple[object, ...]] = [] if self._cores is None else [self._cores]
         width = self.size.width
         columns = self._columns_for(width)
         widths = _cell_widths(width, columns)
@@ -530,16 +542,21 @@ class HostOverview(HostPane):
             if index:
                 line.append(gutter)
                 used += GUTTER
-            parts = metric_line(
-                palette,
-                cell.label,
-                cell.reading,
-                cell.history,
-                cell_width,
-                label_width=cell.label_width,
-                value_width=cell.value_width,
-            )
-            line.extend(fitted(parts, cell_width))
+            drawn = _drawn(cell, cell_width)
+            segments = self._cell_segments.get(drawn)
+            if segments is None:
+                parts = metric_line(
+                    palette,
+                    cell.label,
+                    cell.reading,
+                    cell.history,
+                    cell_width,
+                    label_width=cell.label_width,
+                    value_width=cell.value_width,
+                )
+                segments = self._cell_segments[drawn] = fitted(parts, cell_width)
+                self.built_figures += 1
+            line.extend(segments)
             used += cell_width
         if used != width:
             line = Segment.adjust_line_length(line, width, base)
