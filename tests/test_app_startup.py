@@ -1,5 +1,6 @@
 """The console's start: the first frame has the dashboard and every tab, the other views and the
-container engines come just after it, and keys pressed meanwhile (a view, q) work as later."""
+container engines come once the first figures are drawn, and keys pressed meanwhile (a view, q)
+work as later."""
 
 from __future__ import annotations
 
@@ -60,6 +61,44 @@ async def test_tab_row_looks_the_same_before_and_after_the_views_are_built(
         assert app.query_one("#views", TabbedContent).tab_count == len(VIEWS)
         assert not app.query(f"#{PENDING}")
         assert tab_row(app) == before
+
+
+class SlowSource(ScriptedSource):
+    """A host source whose first figures take a while, as on a loaded machine."""
+
+    async def open(self) -> None:
+        await asyncio.sleep(0.2)
+        await super().open()
+
+
+class WatchedApp(OpsConsoleApp):
+    """The console noting what its screen showed when it went to build the other views."""
+
+    seen: str | None = None
+
+    async def _fill_views(self) -> None:
+        self.seen = screen_text(self)
+        await super()._fill_views()
+
+
+async def test_the_first_figures_are_drawn_before_the_other_views_are_built(
+    tmp_path: Path,
+) -> None:
+    # Building the other views holds the screen for a while: the engineer sees the host first.
+    source = SlowSource(host_events(1), id="host", hold_open=True)
+    app = WatchedApp(Config(), [source], hostname="web-7", theme_dir=tmp_path)
+    async with app.run_test(size=(120, 30)):
+        await wait_for(lambda: app.caught_up)
+        assert app.seen is not None and "4242" in app.seen
+
+
+async def test_the_other_views_are_built_when_no_data_comes(tmp_path: Path) -> None:
+    app = WatchedApp(Config(), [], hostname="web-7", theme_dir=tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(lambda: app.caught_up)
+        await pilot.press("5")
+        await pilot.pause()
+        assert app.query_one("#views", TabbedContent).active == "logs"
 
 
 @pytest.mark.parametrize(("view", "key"), [(view, key) for view, _, key in VIEWS])

@@ -37,6 +37,7 @@ from opsconsole.widgets.view_tabs import ViewTabs
 
 if TYPE_CHECKING:  # the views after the dashboard load their modules after the first frame
     from textual.driver import Driver
+    from textual.timer import Timer
 
     from opsconsole.capture import FlightRecorder, UiRecording
     from opsconsole.sources.bundle_source import ReplayControl
@@ -49,6 +50,9 @@ MIN_WIDTH, MIN_HEIGHT = 60, 16
 
 BATCH_INTERVAL = 0.1
 """Least seconds between two deliveries of data to the panes, so a burst arrives as one."""
+FIRST_DATA_WAIT = 0.5
+"""Seconds after the first frame that building the other views waits at most for the first
+data (the host's figures live) to be drawn first."""
 
 # (tab id, title, key) of the views; the number keys switch between them.
 VIEWS = (
@@ -173,6 +177,8 @@ class OpsConsoleApp(App[int]):
         """Every batch delivered before the views after the dashboard were filled; None after."""
         self._panes: list[EventPane] | None = None
         """Every pane of the main screen, once the views are filled."""
+        self._fill_timer: Timer | None = None
+        """Builds the other views if no data came first; None once they are asked for."""
         self._wanted_view: str | None = None
         """The view last asked for before the views were built, shown once they are."""
         self._pump_task: asyncio.Task[None] | None = None
@@ -223,7 +229,7 @@ class OpsConsoleApp(App[int]):
                     id="dashboard-host",
                 )
                 yield ProcessTablePane(id="dashboard-processes")
-            # The other views come just after the first frame (``_fill_views``): the
+            # The other views come once the first figures are drawn (``_fill_views``): the
             # dashboard is what the engineer needs first, and their modules load then.
             yield TabPane("  ".join(f"{key} {title}" for _, title, key in VIEWS[1:]), id=PENDING)
         # The footer comes with the other views (``_fill_views``): it shows no key before the
@@ -254,6 +260,16 @@ class OpsConsoleApp(App[int]):
         self._check_size(self.size.width, self.size.height)
         self._focus_view(self.query_one("#dashboard", TabPane))
         self._pump_task = asyncio.create_task(self._pump(), name="opsconsole:pump")
+        self._fill_timer = self.set_timer(FIRST_DATA_WAIT, self._fill_views_after_refresh)
+
+    def _fill_views_after_refresh(self) -> None:
+        """Build the other views once the frame now due is drawn; the first call only."""
+        # Building them holds the UI thread for about a quarter of a second: started just
+        # before the first figures arrived, it made them wait that long to be drawn.
+        if self._fill_timer is None:
+            return
+        self._fill_timer.stop()
+        self._fill_timer = None
         self.call_after_refresh(self._fill_views)
 
     def _view_contents(self, containers: ContainerControl) -> dict[str, list[Widget]]:
@@ -372,6 +388,7 @@ class OpsConsoleApp(App[int]):
             self.deliver(batch)
             if not all(isinstance(event, SourceStatus | SourceHealth) for event in batch):
                 last_data = loop.time()
+                self._fill_views_after_refresh()
 
     @property
     def caught_up(self) -> bool:
