@@ -101,3 +101,14 @@ def test_the_quiet_driver_is_used_only_in_place_of_textuals_linux_driver() -> No
     from textual.drivers.headless_driver import HeadlessDriver
 
     assert quiet_driver(HeadlessDriver) is HeadlessDriver
+
+
+def test_the_console_and_the_log_view_run_on_the_quiet_driver(tmp_path: Path) -> None:
+    from opsconsole.app import OpsConsoleApp
+    from opsconsole.config import Config
+    from opsconsole.logs_cli import _app_class
+
+    console = OpsConsoleApp(Config(), [], hostname="web-7", theme_dir=tmp_path)
+    logs = _app_class()([], [])
+    for app in (console, logs):
+        assert app.get_driver_class() is QuietLinuxDriver

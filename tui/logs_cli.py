@@ -154,6 +154,7 @@ def run(args: argparse.Namespace | SimpleNamespace, theme: str | None = None) ->
 def _app_class() -> Any:
     from textual.app import App, ComposeResult
     from textual.binding import Binding
+    from textual.driver import Driver
 
     from opsconsole.sources.log_index import Document
     from opsconsole.themes.builtin import BUILTIN_THEMES, DEFAULT_THEME, start_with_theme
@@ -181,6 +182,12 @@ def _app_class() -> Any:
                 self.register_theme(item)
             self._theme_chosen = True
             start_with_theme(self, theme if theme in self.available_themes else DEFAULT_THEME)
+
+        def get_driver_class(self) -> type[Driver]:
+            # As the console's: an input thread that sleeps until a key comes.
+            from opsconsole.driver import quiet_driver
+
+            return quiet_driver(super().get_driver_class())
 
         def get_css_variables(self) -> dict[str, str]:
             """The theme's variables; none while ``App.__init__`` asks, before the theme is
