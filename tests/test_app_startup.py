@@ -161,15 +161,20 @@ def engine_source(found: list[ScriptedSource], delay: float = 0.0) -> ScriptedSo
     return source
 
 
-async def test_engines_found_after_the_first_frame_are_run_and_shown(tmp_path: Path) -> None:
-    found: list[ScriptedSource] = []
-    app = OpsConsoleApp(
+def engine_app(tmp_path: Path, found: list[ScriptedSource], delay: float = 0.0) -> OpsConsoleApp:
+    """The console with a host source and one engine, found after ``delay`` seconds."""
+    return OpsConsoleApp(
         Config(),
         [ScriptedSource(host_events(1), id="host", hold_open=True)],
         hostname="web-7",
         theme_dir=tmp_path,
-        engines=lambda: [engine_source(found)],  # type: ignore[list-item]
+        engines=lambda: [engine_source(found, delay)],  # type: ignore[list-item]
     )
+
+
+async def test_engines_found_after_the_first_frame_are_run_and_shown(tmp_path: Path) -> None:
+    found: list[ScriptedSource] = []
+    app = engine_app(tmp_path, found)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.press("4")
         await wait_for(lambda: app.caught_up)
@@ -181,13 +186,7 @@ async def test_engines_found_after_the_first_frame_are_run_and_shown(tmp_path: P
 
 async def test_q_while_the_engines_are_sought_leaves_none_running(tmp_path: Path) -> None:
     found: list[ScriptedSource] = []
-    app = OpsConsoleApp(
-        Config(),
-        [ScriptedSource(host_events(1), id="host", hold_open=True)],
-        hostname="web-7",
-        theme_dir=tmp_path,
-        engines=lambda: [engine_source(found, delay=1.0)],  # type: ignore[list-item]
-    )
+    app = engine_app(tmp_path, found, delay=1.0)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("q")
         await pilot.pause(0.1)
