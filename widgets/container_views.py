@@ -33,6 +33,7 @@ from opsconsole.sources.containers import ContainerControl
 from opsconsole.sources.engine import EngineError, LogQuery
 from opsconsole.sources.events import ContainerInfo, ContainerStats, LogLine
 from opsconsole.sources.text import safe_text
+from opsconsole.widgets.filtered_table import StatusLine
 from opsconsole.widgets.format import NA, percent, size
 from opsconsole.widgets.row_table import Column, Row, RowTable
 
@@ -49,20 +50,6 @@ LOG_LINES: Final = 10_000
 """Lines the container log view keeps (the oldest go first; the status line counts them)."""
 LINE_CHARS: Final = 2000
 """Characters of one log line drawn at most."""
-
-
-class StatusLine(Static):
-    """The one-line state of a view: what it shows, or why it cannot."""
-
-    DEFAULT_CSS = """
-    StatusLine { height: 1; padding: 0 1; background: $panel; color: $foreground; }
-    StatusLine.-error { color: $error; }
-    """
-
-    def say(self, text: str, *, error: bool = False) -> None:
-        """Show ``text`` (outside text is fine: made safe, never parsed as markup)."""
-        self.update(Text(safe_text(text), no_wrap=True, overflow="ellipsis"))
-        self.set_class(error, "-error")
 
 
 # --- inspect ----------------------------------------------------------------------------
