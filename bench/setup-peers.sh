@@ -2,6 +2,7 @@
 # Install the programs the benchmarks compare opsconsole with, when they are missing.
 #
 #   htop, btop, tmux   Debian packages
+#   lnav, less         Debian packages (the log view's peers)
 #   glances            Debian package; if it does not run, PyPI into bench/.peers-venv
 #   toolong (tl)       PyPI into bench/.peers-venv (startup comparison only)
 #
@@ -26,7 +27,7 @@ apt_install() {
 }
 
 missing=()
-for program in htop btop tmux; do
+for program in htop btop tmux lnav less; do
     command -v "$program" >/dev/null || missing+=("$program")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -62,4 +63,5 @@ if [ ! -x "$venv/bin/tl" ]; then
 fi
 
 log "ready: htop $(command -v htop), btop $(command -v btop), tmux $(command -v tmux),"
+log "       lnav $(command -v lnav), less $(command -v less),"
 log "       glances $( [ -x "$venv/bin/glances" ] && echo "$venv/bin/glances" || command -v glances), tl $venv/bin/tl"
