@@ -143,9 +143,13 @@ class LineIndex:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
+        self._counted_more = threading.Condition(self._lock)
+        """Notified as the first count goes on, and when it ends: readers wait on it."""
         self._blocks: OrderedDict[int, array[int]] = OrderedDict()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._counting = False
+        """True while the first count runs."""
         self.generation = 0
         """Changes when the index is rebuilt (truncation, rotation)."""
         self.deleted = False
@@ -212,6 +216,7 @@ class LineIndex:
                 thread = threading.Thread(
                     target=self._count_all, name=f"log-index:{self.path}", daemon=True
                 )
+                self._counting = True
                 thread.start()
                 self._thread = thread
 
@@ -232,8 +237,13 @@ class LineIndex:
 
     def _count_all(self) -> None:
         # An OSError means the file was closed under us: the view shows what was counted.
-        with contextlib.suppress(OSError):
-            self._count_to(self._size)
+        try:
+            with contextlib.suppress(OSError):
+                self._count_to(self._size)
+        finally:
+            with self._lock:
+                self._counting = False  # no reader waits for a count that has ended
+                self._counted_more.notify_all()
 
     def _count_to(self, size: int) -> None:
         """Count newlines from the last whole block up to ``size`` bytes."""
@@ -264,6 +274,7 @@ class LineIndex:
                 self._counted = base + end
                 self._newlines = total + partial
                 self._last_byte = data[-1:]
+                self._counted_more.notify_all()
                 if whole < end:
                     # A block in part: recounted on the next round, from its start.
                     break
@@ -380,10 +391,11 @@ class LineIndex:
         """As ``chunks``, without copying a piece to cut it: ``(offset, data, stop)`` where
         ``data[:stop]`` ends at a newline (the bytes after ``stop`` come again in the next)."""
         offset = start
+        generation = self.generation
         while not self._stop.is_set():
             with self._lock:
-                limit = self._counted if end is None else min(end, self._counted)
-                if offset >= limit:
+                limit = self._counted_limit(offset, end, generation)
+                if limit is None:
                     return
                 data = os.pread(self._fd, min(READ, limit - offset), offset)
             if not data:
@@ -395,6 +407,24 @@ class LineIndex:
                     stop = cut
             yield offset, data, stop
             offset += stop
+
+    def _counted_limit(self, offset: int, end: int | None, generation: int) -> int | None:
+        """Where ``pieces`` may read to from ``offset`` (the lock held): the counted bytes,
+        waited for while the first count is on its way there (a search typed at once must
+        not end at what was counted so far); None when no more will come."""
+        while True:
+            limit = self._counted if end is None else min(end, self._counted)
+            if offset < limit:
+                return limit
+            wanted = self._size if end is None else min(end, self._size)
+            if (
+                not self._counting  # nothing more comes without a poll
+                or offset >= wanted
+                or generation != self.generation
+                or self._stop.is_set()
+            ):
+                return None
+            self._counted_more.wait(0.1)
 
     # -- following --------------------------------------------------------------------------
 

@@ -232,3 +232,27 @@ def test_looks_binary_counts_the_control_bytes_one_by_one_would() -> None:
         alphabet = rng.choice([bytes(range(256)), bytes(range(1, 40)), b"ab\n\t\r\x0b\x0c\x0e\x1b"])
         sample = bytes(rng.choices(alphabet, k=rng.choice([0, 1, 9, 10, 11, 100, 1000])))
         assert looks_binary(sample) == by_byte(sample), sample
+
+
+def test_a_search_made_while_the_file_is_still_counted_finds_what_lies_past_the_count(
+    tmp_path: Path,
+) -> None:
+    # A user who types / at once into a big file must not get "no more matches" for a line
+    # the background count has not reached: the search goes on behind the count.
+    filler = b"".join(b"line %d all quiet here\n" % n for n in range(1_500_000))  # ~36 MB
+    path = tmp_path / "big.log"
+    path.write_bytes(filler + b"the needle\n" + filler)
+    search = ByteSearch(re.compile("needle"))
+    for backward in (False, True):
+        document = FileDocument(str(path))
+        document.index.start()
+        start = 0 if not backward else document.line_count - 1  # the last line, in the tail
+        assert document.find(search, start, backward=backward) == 1_500_000
+        document.close()
+
+
+def test_a_search_in_a_file_never_counted_ends_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    path.write_bytes(b"one\ntwo\n")
+    document = FileDocument(str(path))  # not started: nothing is counted, nothing waited for
+    assert document.find(ByteSearch(re.compile("two")), 0) is None
