@@ -432,21 +432,33 @@ class HostSource:
         self._sampler: HostSampler | None = None
         self._scanner: ProcessScanner | None = None
         self._scanner_missing: str | None = None
+        self._first: tuple[_Tick | Exception, float] | None = None
+        """The tick ``open`` took, and when it began, for the next ``events`` to give first."""
         self._runs: list[tuple[asyncio.Queue[_Tick | Exception | None], threading.Event]] = []
         """The queue and stop flag of each ``events`` running (one, as the hub runs it)."""
 
     async def open(self) -> None:
-        """Prepare the readers (finding the cgroup, checking /proc); the first sample follows."""
+        """Prepare the readers (finding the cgroup, checking /proc) and take the first sample,
+        in one thread: at start-up the loop is busy building the screen, and the first figures
+        are ready by the time it asks for them instead of a loop turn later."""
         self._closed.clear()
-        self._sampler, self._scanner, self._scanner_missing = await asyncio.to_thread(self._prepare)
+        await asyncio.to_thread(self._prepare)
 
-    def _prepare(self) -> tuple[HostSampler, ProcessScanner | None, str | None]:
+    def _prepare(self) -> None:
         sampler = HostSampler(host=self.hostname, source=self.id, cgroup=CgroupReader())
         try:
             scanner = ProcessScanner(host=self.hostname, source=self.id, rows=self.process_rows)
+            missing = None
         except OSError as exc:
-            return sampler, None, f"processes ({exc.strerror or exc})"
-        return sampler, scanner, None
+            scanner, missing = None, f"processes ({exc.strerror or exc})"
+        self._sampler, self._scanner, self._scanner_missing = sampler, scanner, missing
+        began = time.monotonic()
+        first: _Tick | Exception
+        try:
+            first = self._collect(sampler, scanner)
+        except Exception as error:  # events() raises it, as it does a later sample's
+            first = error
+        self._first = (first, began)
 
     async def events(self) -> AsyncIterator[Event]:
         """Yield samples and process tables until ``close``."""
@@ -456,6 +468,11 @@ class HostSource:
         if self._closed.is_set():
             return
         ticks: asyncio.Queue[_Tick | Exception | None] = asyncio.Queue()
+        began: float | None = None
+        if self._first is not None:
+            first, began = self._first
+            self._first = None
+            ticks.put_nowait(first)
         stop = threading.Event()
         self._runs.append((ticks, stop))
         # One thread of its own, which keeps the cadence and hands each tick over: a worker
@@ -463,7 +480,7 @@ class HostSource:
         # than the sample did.
         threading.Thread(
             target=self._sample_ticks,
-            args=(sampler, scanner, asyncio.get_running_loop(), ticks, stop),
+            args=(sampler, scanner, asyncio.get_running_loop(), ticks, stop, began),
             name="opsconsole-host",
             daemon=True,
         ).start()
@@ -495,10 +512,16 @@ class HostSource:
         loop: asyncio.AbstractEventLoop,
         ticks: asyncio.Queue[_Tick | Exception | None],
         stop: threading.Event,
+        began: float | None,
     ) -> None:
         """The sampling thread of one ``events``: a sample every ``interval``, with a process
-        table when one is due, put on ``ticks`` until ``stop`` is set or a sample fails."""
-        next_host = next_processes = time.monotonic()
+        table when one is due, put on ``ticks`` until ``stop`` is set or a sample fails. The
+        first comes at once, or, when ``open`` took one that ``began`` then, an interval on."""
+        next_host = next_processes = now = time.monotonic()
+        if began is not None:
+            next_host = _next_tick(began, self.interval, now)
+            next_processes = _next_tick(began, self.process_interval, now)
+            stop.wait(max(0.0, min(next_host, next_processes) - now))
         while not stop.is_set():
             take_processes = scanner is not None and time.monotonic() >= next_processes
             # A tick the loop has not taken yet is not added to: a stalled consumer gets the

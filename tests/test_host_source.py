@@ -108,6 +108,19 @@ async def test_samples_of_this_host(opened: Callable[..., Any]) -> None:
     assert second.ts - first.ts == pytest.approx(0.3, abs=0.1)
 
 
+async def test_the_first_sample_is_taken_while_opening(opened: Callable[..., Any]) -> None:
+    # At start-up the console's loop is busy building the screen: the first figures are taken
+    # in the opening thread, ready when the loop asks for events, and the next come an
+    # interval later (not at once, which would make the first rates over a few milliseconds).
+    source: HostSource = await opened(interval=0.5)
+    opened_at = time.time()
+    events = await take(source.events(), lambda seen: len(samples(seen)) == 2)
+    first, second = samples(events)
+    assert first.ts <= opened_at
+    assert tables(events)[0].ts <= opened_at
+    assert second.ts - first.ts >= 0.45
+
+
 async def test_process_table_lists_this_process(opened: Callable[..., Any]) -> None:
     source: HostSource = await opened(interval=0.3, process_rows=500)
     events = await take(source.events(), lambda seen: len(tables(seen)) == 1)

@@ -240,6 +240,9 @@ class OpsConsoleApp(App[int]):
         # time it is: the sources work in threads while the UI thread composes.
         self._subscription = self.hub.subscribe()
         await self.hub.start()
+        # One turn of the loop lets each source's task begin opening (the host's thread takes
+        # its first sample) while the screen is composed, not after.
+        await asyncio.sleep(0)
         if self.hub.live and self.config.flight_recorder_minutes:
             from opsconsole.capture import FlightRecorder
 
