@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from opsconsole.sources.engine import EngineSpec, Runtime
+from tests.services import DIES_WITH_TESTS
 
 IMAGE = "localhost/bb:latest"
 APPLETS = ("sh", "echo", "sleep", "cat", "date", "seq", "printf", "true", "false", "yes", "head")
@@ -79,7 +80,7 @@ class Podman:
         with contextlib.suppress(FileNotFoundError):
             sock.unlink()
         process = subprocess.Popen(
-            self.argv("system", "service", "--time=0", f"unix://{sock}"),
+            [*DIES_WITH_TESTS, *self.argv("system", "service", "--time=0", f"unix://{sock}")],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from opsconsole.sources.mqtt_link import MqttSettings
+from tests.services import DIES_WITH_TESTS
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 USER, PASSWORD = "ops", "s3cret-pw"
@@ -52,7 +53,9 @@ class Broker:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
+                [*DIES_WITH_TESTS, MOSQUITTO, "-c", str(self.conf)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 10
         for port in self.ports:

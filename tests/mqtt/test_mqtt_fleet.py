@@ -18,6 +18,7 @@ from opsconsole.sources.mqtt_alerts import AlertSource
 from opsconsole.sources.mqtt_link import fleet_topic
 from tests.mqtt.conftest import Broker
 from tests.mqtt.helpers import live, publish, running
+from tests.services import DIES_WITH_TESTS
 
 AGENT = [sys.executable, "-m", "opsconsole", "agent"]
 """The agent as an engineer (or systemd) runs it."""
@@ -34,8 +35,8 @@ class Agents:
     def start(self, host: str, *extra: str, env: dict[str, str] | None = None):
         log = (self.directory / f"agent-{len(self.processes)}.log").open("wb")
         process = subprocess.Popen(
-            [*AGENT, "--mqtt", f"mqtt://127.0.0.1:{self.broker.port}", "--host", host,
-             "--interval", "0.5", *extra],
+            [*DIES_WITH_TESTS, *AGENT, "--mqtt", f"mqtt://127.0.0.1:{self.broker.port}",
+             "--host", host, "--interval", "0.5", *extra],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,  # headless: no terminal at all
