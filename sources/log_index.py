@@ -638,9 +638,11 @@ class FileDocument:
             number += data.count(b"\n", position, stop)
 
     def find(self, pattern: ByteSearch, start: int, *, backward: bool = False) -> int | None:
-        """The first line after ``start`` (or last before it) that ``pattern`` matches."""
+        """The first line after ``start`` (or last before it) that ``pattern`` matches; back
+        from ``start`` at or past the line count, the last line is searched too."""
         index = self.index
-        span = index.span(start)
+        past_end = backward and start >= self.line_count
+        span = index.span(self.line_count - 1 if past_end else start)
         if span is None:
             return None
         if not backward:
@@ -650,7 +652,7 @@ class FileDocument:
                 if found is not None:
                     return index.line_of_offset(offset + found)
             return None
-        end = span[0]
+        end = span[1] + 1 if past_end else span[0]
         while end > 0:
             begin = max(0, end - READ)
             for offset, data, stop in index.pieces(begin, end):

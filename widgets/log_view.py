@@ -807,11 +807,17 @@ class LogView(ScrollView, can_focus=True):
     # -- search and jumps (in threads) ------------------------------------------------------
 
     def start_search(self, text: str) -> None:
-        """Search for ``text`` (a regex, smartcase) from the cursor down, highlighting matches."""
+        """Search for ``text`` (a regex, smartcase) from the cursor down, highlighting matches;
+        up from the last line, where a log opens and a follow stays (the newest match first)."""
         self.search = smart_pattern(text) if text else None
         self._rows = None
         self.refresh()
-        if self.search is not None:
+        if self.search is None:
+            return
+        count = self.document.line_count
+        if self.follow or self.cursor >= count - 1:
+            self._find(self.search, -1, f"/{self.search.pattern}", None, start=count)
+        else:
             self.action_search_next(1)
 
     def action_search_next(self, direction: int) -> None:
@@ -826,11 +832,19 @@ class LogView(ScrollView, can_focus=True):
         self._find(re.compile(_ERROR_HINT), direction, "error", Level.ERROR)
 
     def _find(
-        self, pattern: re.Pattern[str], direction: int, what: str, level: Level | None
+        self,
+        pattern: re.Pattern[str],
+        direction: int,
+        what: str,
+        level: Level | None,
+        *,
+        start: int | None = None,
     ) -> None:
+        """Look for the next line ``pattern`` matches from ``start`` (the cursor) in a thread."""
         self.busy = True
         self._changed()
-        self._find_worker(self.document, self.cursor, pattern, direction, what, level)
+        origin = self.cursor if start is None else start
+        self._find_worker(self.document, origin, pattern, direction, what, level)
 
     @work(thread=True, exclusive=True, group="log-find")
     def _find_worker(
@@ -843,14 +857,20 @@ class LogView(ScrollView, can_focus=True):
         level: Level | None,
     ) -> None:
         found = find_line(document, start, pattern, direction, level)
-        self.app.call_from_thread(self._found, document, found, what)
+        self.app.call_from_thread(self._found, document, found, what, direction)
 
-    def _found(self, document: Document, found: int | None, what: str) -> None:
+    def _found(self, document: Document, found: int | None, what: str, direction: int) -> None:
         self.busy = False
         if document is not self.document:
             return
         if found is None:
-            self.post_message(self.Notice(f"No more matches for {safe_text(what)}", "warning"))
+            # Says which way it looked, and the key that looks the other way.
+            errors = what == "error"
+            where, other = ("below", "up") if direction > 0 else ("above", "down")
+            key = ("E" if errors else "N") if direction > 0 else ("e" if errors else "n")
+            subject = f"errors {where}" if errors else f"matches {where} for {safe_text(what)}"
+            message = f"No more {subject} ({key} looks {other})"
+            self.post_message(self.Notice(message, "warning"))
             self._changed()
             return
         self.go_to(found)

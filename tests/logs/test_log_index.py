@@ -256,3 +256,15 @@ def test_a_search_in_a_file_never_counted_ends_at_once(tmp_path: Path) -> None:
     path.write_bytes(b"one\ntwo\n")
     document = FileDocument(str(path))  # not started: nothing is counted, nothing waited for
     assert document.find(ByteSearch(re.compile("two")), 0) is None
+
+
+@pytest.mark.parametrize("final_newline", [True, False])
+def test_a_search_back_from_past_the_end_takes_the_last_line_too(
+    tmp_path: Path, final_newline: bool
+) -> None:
+    path = tmp_path / "a.log"
+    path.write_bytes(b"needle one\nhay\nneedle two" + (b"\n" if final_newline else b""))
+    document = opened(path)
+    search = ByteSearch(re.compile("needle"))
+    assert document.find(search, document.line_count, backward=True) == 2
+    assert document.find(search, 2, backward=True) == 0

@@ -114,6 +114,29 @@ async def test_search_highlights_and_n_moves(tmp_path: Path) -> None:
         )
 
 
+async def test_a_search_from_the_last_line_finds_the_newest_match_and_says_which_way_it_looked(
+    tmp_path: Path,
+) -> None:
+    # A log opens on its last line (following): the only matches are above, the newest first.
+    lines = [
+        f"line {number} {'needle' if number % 50 == 7 else 'hay'}".encode() for number in range(500)
+    ]
+    app = make_app(write_log(tmp_path, lines))
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(LogView)
+        await settle(pilot, view, lambda: view.document.line_count == 500 and view.follow)
+        await pilot.press("slash", *"needle", "enter")
+        await settle(pilot, view, lambda: view.cursor == 457)
+        await pilot.press("N")
+        await settle(pilot, view, lambda: view.cursor == 407)
+        await pilot.press("g", "N")
+        await settle(pilot, view, lambda: bool(app._notifications))
+        assert [note.message for note in app._notifications] == [
+            "No more matches above for /needle (n looks down)"
+        ]
+        assert view.cursor == 0
+
+
 async def test_filter_level_context_and_inverse(tmp_path: Path) -> None:
     lines = [
         b"2026-11-24T10:00:00Z INFO a",
