@@ -430,7 +430,7 @@ class LineIndex:
 
     def poll(self) -> FileChange:
         """Look at the file again: count appended data, notice truncation and rotation."""
-        if self._thread is not None and self._thread.is_alive():
+        if self._counting:
             return FileChange(False, None)  # the first count is still running
         try:
             size = os.fstat(self._fd).st_size
@@ -641,8 +641,9 @@ class FileDocument:
         """The first line after ``start`` (or last before it) that ``pattern`` matches; back
         from ``start`` at or past the line count, the last line is searched too."""
         index = self.index
-        past_end = backward and start >= self.line_count
-        span = index.span(self.line_count - 1 if past_end else start)
+        count = self.line_count
+        past_end = backward and start >= count
+        span = index.span(count - 1 if past_end else start)
         if span is None:
             return None
         if not backward:
